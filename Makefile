@@ -1,0 +1,54 @@
+# The two commands: `make run` and `make test`. Everything else is a step they call.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+SAFEMIG := $(VENV)/bin/safemig
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test setup catalogs compile-catalogs train lint validate content-check nlu-eval nlu-cv bench clean
+
+run: setup compile-catalogs train
+	$(SAFEMIG) run --no-train
+
+test: setup compile-catalogs train lint content-check validate
+	$(PY) -m pytest
+
+setup: $(STAMP)
+
+# Creates the virtual environment with Python 3.10 (found by scripts/find_python.sh).
+$(STAMP): pyproject.toml constraints.txt scripts/find_python.sh
+	@PY310="$$(scripts/find_python.sh)" || exit 1; \
+	  echo "Using $$PY310"; \
+	  [ -x $(PY) ] || "$$PY310" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<26" wheel
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+catalogs: setup
+	$(PY) -m safemig.catalogs
+
+compile-catalogs: setup
+	$(PY) -m safemig.catalogs compile
+
+train: setup
+	$(SAFEMIG) train
+
+lint: setup
+	$(VENV)/bin/ruff check safemig bot actions tests bench
+
+content-check: setup
+	$(SAFEMIG) content check
+
+validate: setup
+	$(PY) -m safemig.validate_data
+
+nlu-eval: setup train
+	$(SAFEMIG) nlu-eval tests/nlu_heldout/*.yml
+
+nlu-cv: setup
+	$(VENV)/bin/rasa test nlu --cross-validation --folds 3 --nlu nlu_data --config config.yml --out var/cv
+
+bench: setup compile-catalogs train
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) models var

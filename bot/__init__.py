@@ -1,0 +1,1 @@
+"""The Telegram front end: relays users' messages to Rasa and Rasa's replies back."""

@@ -1,0 +1,189 @@
+"""Rasa pipeline components: normalization steps, script-aware tokenizer, language tag, guard.
+
+They sit in config.yml, so `rasa shell nlu`, `rasa test nlu`, the server and the bot all see
+the same normalized text. Normalizers rewrite the message text and carry the training
+entities' offsets along (`normalize_with_spans`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    INTENT,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from safemig.language import script_language
+from safemig.nlu import normalize as norm
+from safemig.nlu.segment import segment_words
+
+
+class _TextNormalizer(GraphComponent):
+    """Base: rewrite TEXT with one normalization step, keeping entity offsets right."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> _TextNormalizer:
+        return cls(config)
+
+    def converter(self, text: str) -> Callable[[str], str]:
+        """The function applied to the text (and to each piece between entity boundaries)."""
+        raise NotImplementedError
+
+    def _normalize(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if not text:
+            return
+        fn = self.converter(text)
+        entities = message.get(ENTITIES) or []
+        spans = [(e[ENTITY_ATTRIBUTE_START], e[ENTITY_ATTRIBUTE_END]) for e in entities]
+        new_text, new_spans = norm.normalize_with_spans(text, spans, fn)
+        if new_text == text:
+            return
+        message.set(TEXT, new_text)
+        for entity, (start, end) in zip(entities, new_spans):
+            entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END] = start, end
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for message in training_data.training_examples:
+            self._normalize(message)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._normalize(message)
+        return messages
+
+
+def _register_normalizer(cls: type[_TextNormalizer]) -> type[_TextNormalizer]:
+    return DefaultV1Recipe.register(  # type: ignore[no-any-return]
+        DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
+    )(cls)
+
+
+@_register_normalizer
+class InvisibleCharNormalizer(_TextNormalizer):
+    """Zero-width characters out, NFC everywhere, NFKC inside Lao."""
+
+    def converter(self, text: str) -> Callable[[str], str]:
+        return norm.strip_invisible
+
+
+@_register_normalizer
+class KhmerOrderNormalizer(_TextNormalizer):
+    """Khmer characters in canonical order, so typing order does not change the word."""
+
+    def converter(self, text: str) -> Callable[[str], str]:
+        return norm.khmer_order
+
+
+@_register_normalizer
+class ZawgyiNormalizer(_TextNormalizer):
+    """Zawgyi-encoded Burmese converted to Unicode when the detector is sure (> 0.95)."""
+
+    def converter(self, text: str) -> Callable[[str], str]:
+        return norm.zawgyi_converter(text)
+
+
+@_register_normalizer
+class NativeDigitNormalizer(_TextNormalizer):
+    """Khmer, Lao and Burmese digits read as 0-9."""
+
+    def converter(self, text: str) -> Callable[[str], str]:
+        return norm.ascii_digits
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class MultiScriptTokenizer(Tokenizer):
+    """Words from khmercut, laonlp, burmesenlp, or letter runs for other scripts."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+        }
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MultiScriptTokenizer:
+        return cls(config)
+
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
+        text = message.get(attribute) or ""
+        if attribute != TEXT:
+            return [Token(word, start) for start, word in _plain_words(text)]
+        return [Token(word, start) for word, start in segment_words(text)]
+
+
+def _plain_words(text: str) -> list[tuple[int, str]]:
+    out, pos = [], 0
+    for word in text.split():
+        start = text.index(word, pos)
+        out.append((start, word))
+        pos = start + len(word)
+    return out
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class ScriptLanguageTagger(_TextNormalizer):
+    """Adds `language` (by script) to the parse result, for evaluation and the front ends."""
+
+    def _normalize(self, message: Message) -> None:
+        lang = script_language(message.get(TEXT) or "")
+        if lang:
+            message.set("language", lang, add_to_output=True)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class NoLetterGuard(_TextNormalizer):
+    """Input without a single letter (digits, emoji, punctuation) gets no confident intent.
+
+    Placed before FallbackClassifier, so such input ends in the fallback, never in a
+    confident wrong intent such as "12345" -> ask_hotline.
+    """
+
+    def _normalize(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        if any(ch.isalpha() for ch in text):
+            return
+        intent = message.get(INTENT) or {}
+        if intent:
+            intent[PREDICTED_CONFIDENCE_KEY] = 0.0
+            message.set(INTENT, intent, add_to_output=True)
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        for entry in ranking:
+            entry[PREDICTED_CONFIDENCE_KEY] = 0.0
+        message.set(ENTITIES, [], add_to_output=True)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
