@@ -67,7 +67,7 @@ def load_response_file(path: Path, section: str = "responses") -> dict[str, Resp
 
 
 def response_files(root: Path) -> list[Path]:
-    return sorted((root / "domain").glob("*.yml")) + [root / "content" / "frontend.yml"]
+    return [*sorted((root / "domain").glob("*.yml")), root / "content" / "frontend.yml"]
 
 
 @lru_cache(maxsize=4)

@@ -52,9 +52,9 @@ def train(settings: Settings, force: bool = False) -> bool:
            "--config", str(root / "config.yml"), "--domain", str(root / "domain"),
            "--data", str(root / "nlu_data"), str(root / "dialogue"),
            "--out", str(settings.model_dir), "--fixed-model-name", "safemig"]
-    from safemig.supervisor import QUIET_ENV
-
     import os
+
+    from safemig.supervisor import QUIET_ENV
 
     subprocess.run(cmd, check=True, cwd=root, env={**os.environ, **QUIET_ENV})
     _stamp_path(settings).write_text(json.dumps(input_hashes(root), indent=1))

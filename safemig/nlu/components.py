@@ -7,6 +7,7 @@ entities' offsets along (`normalize_with_spans`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.entity_synonyms import EntitySynonymMapper
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -28,6 +30,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from safemig.language import script_language
+from safemig.languages import supported_languages
 from safemig.nlu import normalize as norm
 from safemig.nlu.segment import segment_words
 
@@ -187,3 +190,42 @@ class NoLetterGuard(_TextNormalizer):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+_ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class TypedSynonymMapper(EntitySynonymMapper):
+    """Entity synonyms per entity type: "lao" is LA as a country and lo as a language.
+
+    Rasa's EntitySynonymMapper keys synonyms by text alone, so one of those two meanings
+    silently overwrites the other; here the key is (entity type, text).
+    """
+
+    def _typed_key(self, entity: str, text: str) -> str:
+        return f"{entity}\x1f{text.lower()}"
+
+    def train(self, training_data: TrainingData) -> Resource:
+        for example in training_data.entity_examples:
+            for entity in example.get(ENTITIES, []):
+                start, end = entity[ENTITY_ATTRIBUTE_START], entity[ENTITY_ATTRIBUTE_END]
+                surface = example.get(TEXT)[start:end]
+                value = str(entity.get("value"))
+                if surface != value:
+                    self.synonyms[self._typed_key(entity["entity"], surface)] = value
+        languages = set(supported_languages())
+        for surface, value in training_data.entity_synonyms.items():
+            kind = "country" if _ISO_COUNTRY.match(value) else (
+                "language" if value in languages else None)
+            if kind:
+                self.synonyms.setdefault(self._typed_key(kind, surface), value)
+        self._persist()
+        return self._resource
+
+    def replace_synonyms(self, entities: list[dict[str, Any]]) -> None:
+        for entity in entities:
+            key = self._typed_key(str(entity.get("entity")), str(entity.get("value")))
+            if key in self.synonyms:
+                entity["value"] = self.synonyms[key]
+                self.add_processor_name(entity)

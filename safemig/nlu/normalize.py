@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 # Zero-width and invisible format characters people's keyboards leave in Khmer, Lao and
 # Burmese text (U+200B alone is about 10 per sentence in SIB-200's Khmer).
@@ -103,7 +104,7 @@ def normalize_with_spans(
     new_pos: dict[int, int] = {0: 0}
     out: list[str] = []
     length = 0
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in pairwise(cuts):
         piece = fn(text[start:end])
         out.append(piece)
         length += len(piece)

@@ -7,9 +7,13 @@ Everything else is split into runs of letters/digits.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from functools import lru_cache
+
+# burmesenlp warns on every Zawgyi-looking input; our ZawgyiNormalizer already converted it.
+logging.getLogger("burmesenlp").setLevel(logging.ERROR)
 
 _RUNS = re.compile(
     r"(?P<km>[\u1780-\u17ff\u19e0-\u19ff]+)"
@@ -80,4 +84,10 @@ def segment_words(text: str) -> list[tuple[str, int]]:
         words = _SEGMENTERS[kind]()(run)
         located = _locate(run, match.start(), words)
         out.extend(located or [(run, match.start())])
+    if not out:  # emoji, punctuation: keep them as tokens so every message has features
+        pos = 0
+        for piece in text.split():
+            start = text.index(piece, pos)
+            out.append((piece, start))
+            pos = start + len(piece)
     return out

@@ -1,0 +1,96 @@
+"""Shared fixtures: the real trained model and the real running stack (Rasa + action server)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from safemig.config import PROJECT_ROOT, load_settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """A running `safemig serve` (the real supervisor, Rasa server and action server)."""
+
+    rasa_url: str
+    token: str
+    env: dict[str, str]
+    data_dir: Path
+
+    def send(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook",
+                              json={"sender": sender, "message": text,
+                                    "metadata": metadata or {}}, timeout=60)
+        response.raise_for_status()
+        return list(response.json())
+
+    def parse(self, text: str) -> dict:
+        response = httpx.post(f"{self.rasa_url}/model/parse", params={"token": self.token},
+                              json={"text": text}, timeout=60)
+        response.raise_for_status()
+        return dict(response.json())
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The project's model, trained if its inputs changed (make test trains it first)."""
+    from safemig.training import train
+
+    settings = load_settings()
+    train(settings)
+    path = settings.model_dir / "safemig.tar.gz"
+    assert path.exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("stack-data")
+    token = secrets.token_urlsafe(16)
+    rasa_port, action_port = free_port(), free_port()
+    env = {**os.environ, "SAFEMIG_RASA_PORT": str(rasa_port),
+           "SAFEMIG_ACTION_PORT": str(action_port), "SAFEMIG_RASA_TOKEN": token,
+           "SAFEMIG_DATA_DIR": str(data_dir), "TELEGRAM_BOT_TOKEN": ""}
+    log = (data_dir / "stack.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "safemig.cli", "serve"], cwd=PROJECT_ROOT,
+                            env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{rasa_port}"
+    deadline = time.monotonic() + 300
+    ready = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            ready = httpx.get(f"{url}/", timeout=2).status_code == 200 and httpx.get(
+                f"http://127.0.0.1:{action_port}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            ready = False
+        if ready:
+            break
+        time.sleep(0.5)
+    if not ready:
+        proc.kill()
+        pytest.fail("stack did not start:\n" + (data_dir / "stack.log").read_text()[-4000:])
+    yield Stack(url, token, env, data_dir)
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()

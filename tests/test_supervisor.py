@@ -1,0 +1,79 @@
+"""The supervisor: ordered, health-gated start; a killed child comes back; all stop together."""
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+
+import httpx
+import pytest
+
+from safemig.supervisor import Service, Supervisor
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_service(name: str, port: int) -> Service:
+    return Service(
+        name=name,
+        argv=[sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        health_url=f"http://127.0.0.1:{port}/",
+        ready_timeout=20,
+    )
+
+
+async def wait_until(predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_killed_child_is_restarted_and_healthy_again() -> None:
+    port = free_port()
+    svc = http_service("web", port)
+    sup = Supervisor([svc], max_backoff=0.5)
+    await sup.start()
+    try:
+        first = svc.process
+        assert first is not None
+        os.killpg(first.pid, signal.SIGKILL)
+        assert await wait_until(lambda: svc.process is not first and svc.restarts == 1)
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    if (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+            else:
+                pytest.fail("restarted service never answered")
+    finally:
+        await sup.stop()
+    assert svc.process is not None and svc.process.returncode is not None
+
+
+async def test_services_start_in_order_and_stop_together() -> None:
+    a, b = http_service("a", free_port()), http_service("b", free_port())
+    sup = Supervisor([a, b])
+    await sup.start()
+    assert a.process and b.process
+    assert a.process.returncode is None and b.process.returncode is None
+    await sup.stop()
+    assert a.process.returncode is not None and b.process.returncode is not None
+
+
+async def test_a_service_that_never_gets_healthy_fails_start_and_cleans_up() -> None:
+    bad = Service(name="bad", argv=[sys.executable, "-c", "import time; time.sleep(30)"],
+                  health_url=f"http://127.0.0.1:{free_port()}/", ready_timeout=1.5)
+    sup = Supervisor([bad])
+    with pytest.raises(RuntimeError, match="bad did not become healthy"):
+        await sup.start()
+    assert bad.process is not None and bad.process.returncode is not None
