@@ -29,9 +29,13 @@ log = logging.getLogger(__name__)
 _FILE = "linear_intent.joblib"
 
 
-def _features(message: Message) -> scipy.sparse.csr_matrix | None:
-    sentence = message.get_sparse_features(TEXT)[1]
-    return None if sentence is None else scipy.sparse.csr_matrix(sentence.features)
+def _blocks(message: Message) -> dict[str, scipy.sparse.csr_matrix]:
+    """Sentence-level sparse features per featurizer (word n-grams, char n-grams, regex)."""
+    return {
+        str(f.origin): scipy.sparse.csr_matrix(f.features)
+        for f in message.features
+        if f.attribute == TEXT and f.is_sparse() and f.type == "sentence"
+    }
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -57,14 +61,22 @@ class LinearIntentClassifier(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         rows, labels = [], []
         for message in training_data.intent_examples:
-            features = _features(message)
-            if features is not None and message.get(INTENT):
-                rows.append(features)
+            blocks = _blocks(message)
+            if blocks and message.get(INTENT):
+                rows.append(blocks)
                 labels.append(message.get(INTENT))
         if not rows:
             return self._resource
-        tfidf = TfidfTransformer(sublinear_tf=True)
-        x = tfidf.fit_transform(scipy.sparse.vstack(rows))
+        # Each featurizer's block gets its own TF-IDF weighting and length normalization, so
+        # the many character n-grams do not drown the word n-grams.
+        origins = sorted({origin for blocks in rows for origin in blocks})
+        tfidf = {}
+        for origin in origins:
+            width = next(b[origin].shape[1] for b in rows if origin in b)
+            block = scipy.sparse.vstack(
+                [b.get(origin, scipy.sparse.csr_matrix((1, width))) for b in rows])
+            tfidf[origin] = TfidfTransformer(sublinear_tf=True).fit(block)
+        x = self._matrix(rows, tfidf)
         svm = LinearSVC(C=self.config["C"], random_state=self.config["random_state"])
         svm.fit(x, labels)
         self._model = {"tfidf": tfidf, "svm": svm}
@@ -83,15 +95,26 @@ class LinearIntentClassifier(GraphComponent):
             model = None
         return cls(config, model_storage, resource, model)
 
+    @staticmethod
+    def _matrix(rows: list[dict[str, scipy.sparse.csr_matrix]],
+                tfidf: dict[str, TfidfTransformer]) -> scipy.sparse.csr_matrix:
+        parts = []
+        for origin, transformer in tfidf.items():
+            width = transformer.idf_.shape[0]
+            block = scipy.sparse.vstack(
+                [r.get(origin, scipy.sparse.csr_matrix((1, width))) for r in rows])
+            parts.append(transformer.transform(block))
+        return scipy.sparse.hstack(parts).tocsr()
+
     def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             return messages
         svm: LinearSVC = self._model["svm"]
         for message in messages:
-            features = _features(message)
-            if features is None:
+            blocks = _blocks(message)
+            if not blocks:
                 continue
-            scores = svm.decision_function(self._model["tfidf"].transform(features))[0]
+            scores = svm.decision_function(self._matrix([blocks], self._model["tfidf"]))[0]
             exp = np.exp((scores - scores.max()) * self.config["temperature"])
             probs = exp / exp.sum()
             order = np.argsort(-probs)[: self.config["ranking_length"]]

@@ -191,9 +191,22 @@ def format_table(reports: list[Report]) -> str:
     return "\n".join(lines)
 
 
+def quiet_rasa_logs() -> None:
+    """Rasa logs every parse at debug level through structlog: keep the report readable."""
+    import logging
+
+    import structlog
+
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("rasa", "tensorflow", "absl", "burmesenlp"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
 def main(paths: list[str], as_json: bool, model: str | None, settings: Settings) -> int:
     from safemig.stack import model_path
 
+    quiet_rasa_logs()
     chosen = Path(model) if model else model_path(settings)
     if not chosen.exists():
         print(f"No model at {chosen}: run `safemig train` first.")
