@@ -63,11 +63,9 @@ def is_word(text: str | None, name: str, english: str) -> bool:
 
 @lru_cache(maxsize=1)
 def queue():  # type: ignore[no-untyped-def]
-    from safemig.queue.db import open_db
     from safemig.queue.store import Queue
 
-    settings = load_settings()
-    return Queue(open_db(settings.db_path), settings)
+    return Queue.open(load_settings())
 
 
 def answers_of(tracker: Tracker, slots: tuple[str, ...]) -> dict[str, str]:
@@ -210,14 +208,17 @@ class ActionFileReport(Action):
             kind = _kind_from_filled_slots(tracker)
         slots = next(s for k, s in FORMS.values() if k == kind)
         q = queue()
+        answers = answers_of(tracker, slots)
+        contact_ok = answers.get("contact_ok") == "yes"
         if report_id:
-            report = q.update_answers(int(report_id), answers_of(tracker, slots))
+            report = q.update_answers(int(report_id), answers, contact_ok=contact_ok)
         else:
             corridor = where(tracker)
             report = q.file_report(
-                kind=kind, answers=answers_of(tracker, slots), reporter_id=tracker.sender_id,
+                kind=kind, answers=answers, reporter_id=tracker.sender_id,
                 language=language(tracker), origin=corridor.origin,
-                destination=corridor.destination, source_key=source_key(tracker))
+                destination=corridor.destination, source_key=source_key(tracker),
+                contact_ok=contact_ok)
         log.info("report %s stored (%s)", report.reference, kind)
         if starting_emergency:  # filed before any question; the answers update it
             return [SlotSet("report_id", str(report.id))]

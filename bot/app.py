@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot import outbox, staff
 from bot.flood import FloodGate
 from bot.handlers import register
 from bot.retry import RetryLimiter
@@ -57,8 +58,19 @@ async def set_commands(app: Application) -> None:
             log.warning("set_my_commands(%s) failed: %s", lang or "default", type(exc).__name__)
 
 
+async def start_background(app: Application) -> None:
+    """post_init: the command menu, then the staff outbox (when a staff chat is configured)."""
+    await set_commands(app)
+    if staff.staff_chat_ids(services_of(app)):
+        outbox.start(app)
+    else:
+        log.info("no staff chat configured: reports stay in the queue (safemig queue list)")
+
+
 async def close_services(app: Application) -> None:
-    """Close the Rasa client and the database."""
+    """Stop the staff outbox; close the Rasa client, the queue and the database."""
+    await outbox.stop(app)
+    staff.close_queue(app)
     services = services_of(app)
     await services.rasa.close()
     services.store.close()
@@ -83,7 +95,7 @@ def build_application(
         .rate_limiter(RetryLimiter())
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
-        .post_init(set_commands)
+        .post_init(start_background)
         .post_shutdown(close_services)
     )
     if request is not None:

@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import hooks
+from bot import hooks, staff
 from bot.conversation import converse, say, user_language
 from bot.keyboards import LANG_PREFIX, decode_payload, language_picker
 from bot.services import BotContext
@@ -110,12 +110,12 @@ async def privacy(update: Update, context: BotContext) -> None:
 
 @per_user
 async def delete_my_data(update: Update, context: BotContext) -> None:
-    """/delete_my_data: forget the user's language (open reports stay, see the hook)."""
+    """/delete_my_data: forget the user's language and reports (open reports stay)."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
     lang = user_language(context.services, update)
-    blocked = await hooks.user_has_open_report(user.id, context)
+    blocked = await hooks.delete_report_data(user.id, context)
     context.services.store.delete_user(user.id)
     log.info("update %s: user data deleted", update.update_id)
     await say(context, chat.id, "fe_delete_blocked" if blocked else "fe_deleted", lang)
@@ -128,6 +128,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     if user is None or chat is None or message is None or not message.text:
         return
     services = context.services
+    if await hooks.forward_to_staff(update, context):  # staff are talking with the user
+        return
     lang = user_language(services, update)
     written = script_language(message.text)
     if is_decisive(message.text) and written and written != lang:
@@ -168,10 +170,12 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 @per_user
 async def on_voice(update: Update, context: BotContext) -> None:
-    """Voice and audio: ask for text, give the hotlines."""
+    """Voice and audio: added to an open report by the hook, else ask for text."""
     chat = update.effective_chat
     if chat is not None:
-        await say(context, chat.id, "fe_voice", user_language(context.services, update))
+        lang = user_language(context.services, update)
+        saved = await hooks.attach_to_open_report(update, context)
+        await say(context, chat.id, "fe_attachment_saved" if saved else "fe_voice", lang)
 
 
 @per_user
@@ -187,10 +191,13 @@ async def on_attachment(update: Update, context: BotContext) -> None:
 
 @per_user
 async def on_other(update: Update, context: BotContext) -> None:
-    """Stickers, GIFs, locations and anything else: not understood."""
-    chat = update.effective_chat
+    """Stickers, GIFs and anything else: not understood (a location joins an open report)."""
+    chat, message = update.effective_chat, update.effective_message
     if chat is not None:
-        await say(context, chat.id, "fe_unsupported", user_language(context.services, update))
+        lang = user_language(context.services, update)
+        saved = (message is not None and message.location is not None
+                 and await hooks.attach_to_open_report(update, context))
+        await say(context, chat.id, "fe_attachment_saved" if saved else "fe_unsupported", lang)
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -203,6 +210,7 @@ async def on_error(update: object, context: BotContext) -> None:
 
 def register(app: Application, staff_chat_id: int | None = None) -> None:
     """Add every handler, most specific first."""
+    staff.register(app)  # staff buttons before on_button; staff commands in staff chats
     app.add_handler(CommandHandler("start", start, filters=PRIVATE))
     app.add_handler(CommandHandler("language", choose_language, filters=PRIVATE))
     app.add_handler(CommandHandler("privacy", privacy, filters=PRIVATE))

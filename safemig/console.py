@@ -12,7 +12,11 @@ import uuid
 from typing import Any, TextIO
 
 from safemig.config import Settings
+from safemig.i18n import Catalogs
+from safemig.language import script_language
+from safemig.languages import default_language
 from safemig.rasa_client import RasaClient, RasaUnavailable
+from safemig.render import Renderer
 
 PROMPT = "you> "
 
@@ -35,8 +39,10 @@ def show(replies: list[dict[str, Any]], out: TextIO) -> list[dict[str, Any]]:
 async def chat(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
     """Read lines, send each to Rasa, print the answers, until end of input or /quit."""
     client = RasaClient(settings.rasa_url, timeout=max(settings.rasa_timeout, 30.0))
+    renderer = Renderer(settings.project_root, Catalogs(settings.locales_dir))
     sender = f"console-{uuid.uuid4().hex[:12]}"
     buttons: list[dict[str, Any]] = []
+    lang = default_language()
     out.write("Safe Migration Bot console. Write in Khmer, Lao, Burmese or English; "
               "/quit to leave.\n")
     loop = asyncio.get_running_loop()
@@ -55,9 +61,15 @@ async def chat(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys.st
                 text = str(buttons[int(text) - 1]["payload"])
             if not text:
                 continue
+            detected = script_language(text)
+            if detected and detected != "en":
+                lang = detected
             try:
-                buttons = show(await client.send(sender, text), out)
+                replies = await client.send(sender, text)
             except RasaUnavailable:
-                out.write("bot> (the assistant is not answering right now; please try again)\n")
+                replies = []
+            if not replies:  # Rasa down, or an action failed: never a silent dead end
+                replies = [renderer.render("fe_unavailable", lang)]
+            buttons = show(replies, out)
     finally:
         await client.close()

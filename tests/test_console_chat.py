@@ -9,7 +9,7 @@ from safemig.i18n import Catalogs
 from safemig.language import script_language
 from safemig.render import Renderer
 
-from .conftest import Stack
+from conftest import Stack
 
 
 def renderer() -> Renderer:

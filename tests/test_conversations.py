@@ -10,7 +10,7 @@ from safemig.i18n import Catalogs
 from safemig.language import script_language
 from safemig.render import Renderer
 
-from .conftest import Stack
+from conftest import Stack
 
 RENDER = Renderer(PROJECT_ROOT, Catalogs(PROJECT_ROOT / "locales"))
 LANGS = ("en", "km", "lo", "my")

@@ -196,6 +196,24 @@ def test_two_threads_filing_the_same_message(tmp_path: Path, routing: Routing) -
     q.close()
 
 
+def test_lost_race_is_caught_by_the_unique_key(queue: Queue,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both deliveries passed the first lookup: the UNIQUE key stops the second insert."""
+    first = file(queue, "tg:1:1")
+    real_lookup = Queue._by_source_key
+    calls: list[str] = []
+
+    def stale_lookup(self: Queue, key: str) -> Report | None:
+        calls.append(key)
+        return None if len(calls) == 1 else real_lookup(self, key)
+
+    monkeypatch.setattr(Queue, "_by_source_key", stale_lookup)
+    again = file(queue, "tg:1:1")
+    assert len(calls) == 2 and not again.created
+    assert again.reference == first.reference and count(queue, "reports") == 1
+    assert file(queue, "tg:1:2").reference == "SM-2026-000002"  # no number was used up
+
+
 def test_crash_inside_the_transaction_leaves_no_partial_report(
         queue: Queue, monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(self: Queue, year: int) -> str:

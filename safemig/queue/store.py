@@ -128,6 +128,22 @@ class Queue:
                  reference, report_id, kind, urgency, team.name)
         return self._require(report_id, created=True)
 
+    def update_answers(self, report_id: int, answers: Mapping[str, Any],
+                       contact_ok: bool | None = None) -> Report:
+        """Add answers to a report filed before its questions (emergencies are filed at once)."""
+        report = self._require(report_id)
+        merged = {**(report.details or {}), **dict(answers)}
+        urgency = max(report.urgency, self.routing.urgency(report.kind, _texts(merged)))
+        with write_transaction(self.db):
+            self.db.execute(
+                "UPDATE reports SET details = ?, urgency = ?, contact_ok = ?, updated_at = ? "
+                "WHERE id = ?",
+                [json.dumps(merged, ensure_ascii=False, sort_keys=True), urgency,
+                 int(report.contact_ok if contact_ok is None else contact_ok), self._now(),
+                 report_id])
+            self._audit(report_id, "bot", "update_answers", True, f"{len(answers)} answers")
+        return self._require(report_id)
+
     def _allocate_reference(self, year: int) -> str:
         """The next SM-YYYY-NNNNNN; only call inside a write transaction."""
         (last,) = self.db.execute(
