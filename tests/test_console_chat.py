@@ -3,13 +3,13 @@
 import subprocess
 import sys
 
+from conftest import Stack
+
 from safemig.config import PROJECT_ROOT
 from safemig.hotlines import country_name
 from safemig.i18n import Catalogs
 from safemig.language import script_language
 from safemig.render import Renderer
-
-from conftest import Stack
 
 
 def renderer() -> Renderer:

@@ -4,13 +4,12 @@ the broker red-flag check in every language, fallbacks that offer a hotline."""
 import uuid
 
 import pytest
+from conftest import Stack
 
 from safemig.config import PROJECT_ROOT
 from safemig.i18n import Catalogs
 from safemig.language import script_language
 from safemig.render import Renderer
-
-from conftest import Stack
 
 RENDER = Renderer(PROJECT_ROOT, Catalogs(PROJECT_ROOT / "locales"))
 LANGS = ("en", "km", "lo", "my")

@@ -149,7 +149,7 @@ class SecretHeaderShim:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
 
         self.server = http.server.ThreadingHTTPServer((LOCAL, self.port), Handler)
