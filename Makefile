@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 SAFEMIG := $(VENV)/bin/safemig
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test setup catalogs compile-catalogs train lint validate content-check nlu-eval nlu-cv bench clean
+.PHONY: run test setup catalogs compile-catalogs train lint validate content-check nlu-eval nlu-report nlu-cv bench clean
 
 run: setup compile-catalogs train
 	$(SAFEMIG) run --no-train
@@ -43,6 +43,9 @@ validate: setup
 
 nlu-eval: setup train
 	$(SAFEMIG) nlu-eval tests/nlu_heldout/*.yml
+
+nlu-report: setup compile-catalogs
+	$(PY) -m bench.nlu_report
 
 nlu-cv: setup
 	$(VENV)/bin/rasa test nlu --cross-validation --folds 3 --nlu nlu_data --config config.yml --out var/cv

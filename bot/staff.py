@@ -57,7 +57,7 @@ SENDERS: dict[str, Callable[[Bot], Callable[..., Awaitable[Message]]]] = {
 
 
 def services_of(app: Application) -> Services:
-    return app.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+    return app.bot_data[SERVICES_KEY]
 
 
 def queue_of(app: Application) -> Queue:
@@ -66,7 +66,7 @@ def queue_of(app: Application) -> Queue:
     if queue is None:
         queue = Queue.open(services_of(app).settings)
         app.bot_data[QUEUE_KEY] = queue
-    return queue  # type: ignore[no-any-return]
+    return queue
 
 
 def close_queue(app: Application) -> None:

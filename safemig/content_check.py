@@ -30,7 +30,9 @@ NOT_PHONE_AFTER = re.compile(
     r"^\s*(baht|kyat|us|dollars?|ringgit|won|riel|kip|million|days?|years?|months?|hours?|"
     r"agencies|quick|questions?|warning|%|to \d)", re.IGNORECASE)
 STALE_AFTER = dt.timedelta(days=365)
-OWN_CONTEXTS = re.compile(r"^(utter_|fe_|label_|word_)")
+OWN_CONTEXTS = re.compile(r"^(utter_|fe_|label_|word_|staff_)")
+# Texts only hotline staff read (in the staff chat) are shown in the default language only.
+STAFF_ONLY = re.compile(r"^staff_")
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def read_catalog(path: Path) -> tuple[Catalog | None, list[Finding]]:
 
 
 def check_catalog(path: Path, catalog: Catalog, responses: dict[str, Response],
-                  directory_digits: set[str]) -> list[Finding]:
+                  directory_digits: set[str], source_language: bool = True) -> list[Finding]:
     findings: list[Finding] = []
     where = str(path)
     seen: set[str] = set()
@@ -117,6 +119,8 @@ def check_catalog(path: Path, catalog: Catalog, responses: dict[str, Response],
         if "fuzzy" in message.flags:
             findings.append(Finding(where, line, f"{label} is marked fuzzy: check and unmark"))
         translation = str(message.string or "")
+        if not translation.strip() and not source_language and STAFF_ONLY.match(context):
+            continue
         if not translation.strip():
             findings.append(Finding(where, line, f"{label} has no translation"))
             continue
@@ -187,7 +191,7 @@ def check_directory(root: Path, today: dt.date) -> tuple[set[str], list[Finding]
 
 def run_checks(root: Path, languages: tuple[str, ...] | None = None,
                today: dt.date | None = None) -> list[Finding]:
-    from safemig.languages import supported_languages
+    from safemig.languages import default_language, supported_languages
 
     findings = check_yaml(root)
     if any(not f.warning for f in findings):
@@ -202,7 +206,8 @@ def run_checks(root: Path, languages: tuple[str, ...] | None = None,
         catalog, problems = read_catalog(path)
         findings += problems
         if catalog is not None:
-            findings += check_catalog(path, catalog, responses, directory_digits)
+            findings += check_catalog(path, catalog, responses, directory_digits,
+                                      source_language=lang == default_language())
     return findings
 
 

@@ -18,11 +18,19 @@ def renderer() -> Renderer:
     return Renderer(PROJECT_ROOT, Catalogs(PROJECT_ROOT / "locales"))
 
 
+# Placeholders of the staff chat texts (staff_*, bot/staff.py).
+STAFF_VARIABLES = {"kind": "abuse", "urgency": "2", "origin": "KH", "destination": "TH",
+                   "report_language": "km", "created": "2025-01-01 00:00 UTC", "staff": "S",
+                   "status": "new", "answers": "-", "attachments": "0", "outcome": "assisted",
+                   "reason": "-", "text": "-"}
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_response_renders_in_every_language(renderer: Renderer, lang: str) -> None:
     for name in load_responses(PROJECT_ROOT):
         out = renderer.render(name, lang, {"summary": "-", "reference": "R-1", "team": "T",
-                                           "days": "180", "flags": "2", "count": "8"})
+                                           "days": "180", "flags": "2", "count": "8",
+                                           **STAFF_VARIABLES})
         assert out["text"].strip(), name
         assert "{" not in out["text"], f"unfilled placeholder in {name} ({lang})"
 

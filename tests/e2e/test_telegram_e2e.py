@@ -50,16 +50,19 @@ def test_start_pick_khmer_ask_and_press_a_button(chat: Chat) -> None:
     chat.send(LEGAL_TO_THAILAND)
     answer = chat.replies()
     assert all_khmer(answer), describe(answer)
-    offered = [b for m in answer for b in buttons(m)]
+    assert any("ថៃ" in text_of(m) for m in answer), describe(answer)  # about Thailand
+    offered = [(m, b) for m in answer for b in buttons(m)]
     assert offered, f"no buttons on the answer:\n{describe(answer)}"
-    assert all(b.get("callback_data") for b in offered)
+    assert all(b.get("callback_data") for _, b in offered)
 
-    # Pressing one of the answer's buttons gets another Khmer answer.
-    holder = next(m for m in answer if buttons(m))
-    button = buttons(holder)[0]
+    # Pressing the answer's hotline button gets the Khmer hotline list.
+    hotline = [(m, b) for m, b in offered if b["callback_data"] == "p:/ask_hotline"]
+    assert hotline, f"no hotline button on the answer:\n{describe(answer)}"
+    holder, button = hotline[0]
     chat.press(button["callback_data"], message_id=holder["message_id"])
     followup = chat.replies()
     assert all_khmer(followup), f"after {button}:\n{describe(followup)}"
+    assert any("1288" in text_of(m) for m in followup), describe(followup)
 
 
 def test_hotline_request_in_khmer_gives_1288(chat: Chat) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: figures as medians over repeated runs, written to docs/ (see README)."""

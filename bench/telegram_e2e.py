@@ -1,0 +1,244 @@
+"""Telegram round trip through the telemelya Bot API emulator: latency and throughput.
+
+    .venv/bin/python -m bench.telegram_e2e [--messages 200] [--users 20]
+
+Starts the same rig as tests/e2e (Redis, moto, telemelya, `safemig run --no-train` in webhook
+mode; needs `bash scripts/e2e_setup.sh` and a trained model). All traffic stays on 127.0.0.1.
+
+One turn = the control API's send_update (emulator -> bot webhook) until the bot's last
+sendMessage for that message reached the emulator (read with its long-poll). Users first
+write once in Khmer so their language is set; the measured message is a Khmer question
+answered by the real model. Writes docs/bench/telegram.json and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from e2e_harness import (  # noqa: E402
+    E2E_VENV,
+    Chat,
+    Emulator,
+    Rig,
+    missing_requirements,
+    running_rig,
+    update_body,
+)
+
+MESSAGE = "ខ្ញុំចង់ទៅធ្វើការនៅថៃដោយស្របច្បាប់"  # legal channels to Thailand (Khmer)
+TURN_TIMEOUT = 30.0
+OUT = ROOT / "docs" / "bench" / "telegram.json"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = (len(ordered) - 1) * q
+    low, high = int(rank), min(int(rank) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+async def wait_replies(client: httpx.AsyncClient, session: str, count: int,
+                       deadline: float) -> list[float]:
+    """Arrival times (perf_counter) of the next `count` sendMessage calls in `session`."""
+    times: list[float] = []
+    while len(times) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{len(times)}/{count} replies")
+        wait = min(left, 10.0)
+        answer = await client.get("/api/v1/test/responses/wait",
+                                  params={"session_id": session, "timeout": wait},
+                                  timeout=wait + 5)
+        answer.raise_for_status()
+        record = answer.json().get("response")
+        if record and record.get("method") == "sendMessage":
+            times.append(time.perf_counter())
+    return times
+
+
+async def turn(client: httpx.AsyncClient, emulator: Emulator, chat: Chat,
+               replies: int) -> tuple[float, float]:
+    """Send MESSAGE as `chat`; seconds to the first and to the last reply."""
+    deadline = time.monotonic() + TURN_TIMEOUT
+    waiter = asyncio.create_task(wait_replies(client, chat.session, replies, deadline))
+    await asyncio.sleep(0)  # the long-poll is issued before the update goes out
+    started = time.perf_counter()
+    sent = await client.post("/api/v1/test/send_update",
+                             params={"bot_token": emulator.token, "session_id": chat.session},
+                             json=update_body(chat.chat_id, text=MESSAGE))
+    if sent.status_code != 200 or sent.json().get("delivery", {}).get("status_code") != 200:
+        waiter.cancel()
+        raise RuntimeError(f"delivery failed: {sent.status_code} {sent.text[:300]}")
+    times = await waiter
+    return times[0] - started, times[-1] - started
+
+
+async def prepare(rig: Rig, users: int) -> tuple[list[Chat], int]:
+    """Make the users, set their language by writing Khmer, learn the replies per turn."""
+    chats = [rig.new_chat() for _ in range(users)]
+    counts = set()
+    for chat in chats:
+        chat.send(MESSAGE)  # first Khmer message: also switches the language
+        chat.replies()
+        for _ in range(2):
+            chat.send(MESSAGE)
+            counts.add(len(chat.replies(quiet=1.0)))
+    if len(counts) != 1:
+        raise RuntimeError(f"replies per turn vary during warm-up: {sorted(counts)}")
+    async with rig.emulator.async_client() as client:
+        for chat in chats:  # empty the sessions: the long-poll pops from the front
+            (await client.post("/api/v1/test/reset",
+                               params={"session_id": chat.session})).raise_for_status()
+    return chats, counts.pop()
+
+
+async def sequential(rig: Rig, chats: list[Chat], replies: int, total: int) -> dict[str, Any]:
+    """`total` turns one after another, rotating through the users (no flood limit hit)."""
+    first, last, failed = [], [], 0
+    async with rig.emulator.async_client() as client:
+        for i in range(total):
+            try:
+                a, b = await turn(client, rig.emulator, chats[i % len(chats)], replies)
+            except (TimeoutError, RuntimeError):
+                failed += 1
+                continue
+            first.append(a)
+            last.append(b)
+    return summary(first, last, failed, total)
+
+
+async def concurrent(rig: Rig, chats: list[Chat], replies: int, per_user: int) -> dict[str, Any]:
+    """Every user at once, each sending `per_user` messages back to back (waiting for answers)."""
+    first: list[float] = []
+    last: list[float] = []
+    failed = 0
+
+    async def user(chat: Chat, client: httpx.AsyncClient) -> None:
+        nonlocal failed
+        for _ in range(per_user):
+            try:
+                a, b = await turn(client, rig.emulator, chat, replies)
+            except (TimeoutError, RuntimeError):
+                failed += 1
+                continue
+            first.append(a)
+            last.append(b)
+
+    limits = httpx.Limits(max_connections=4 * len(chats))
+    async with httpx.AsyncClient(base_url=rig.emulator.url, trust_env=False, timeout=30,
+                                 limits=limits, headers={
+                                     "Authorization": f"Bearer {rig.emulator.api_key}"}) as c:
+        started = time.perf_counter()
+        await asyncio.gather(*(user(chat, c) for chat in chats))
+        wall = time.perf_counter() - started
+    result = summary(first, last, failed, per_user * len(chats))
+    result.update(wall_s=round(wall, 3), messages_per_s=round(len(last) / wall, 2))
+    return result
+
+
+def summary(first: list[float], last: list[float], failed: int, total: int) -> dict[str, Any]:
+    ms = lambda v: round(v * 1000, 1)  # noqa: E731
+    return {
+        "messages": total, "answered": len(last), "failed": failed,
+        "first_reply_p50_ms": ms(percentile(first, 0.5)),
+        "first_reply_p95_ms": ms(percentile(first, 0.95)),
+        "last_reply_p50_ms": ms(percentile(last, 0.5)),
+        "last_reply_p95_ms": ms(percentile(last, 0.95)),
+        "last_reply_mean_ms": ms(statistics.fmean(last)) if last else None,
+        "last_reply_max_ms": ms(max(last)) if last else None,
+    }
+
+
+def table(result: dict[str, Any]) -> str:
+    seq, con = result["sequential"], result["concurrent"]
+    users = result["parameters"]["users"]
+    rows = [
+        "| run | messages | answered | first reply p50 / p95 (ms) "
+        "| full answer p50 / p95 (ms) | throughput |",
+        "|---|---|---|---|---|---|",
+        f"| sequential, 1 at a time | {seq['messages']} | {seq['answered']} "
+        f"| {seq['first_reply_p50_ms']} / {seq['first_reply_p95_ms']} "
+        f"| {seq['last_reply_p50_ms']} / {seq['last_reply_p95_ms']} | |",
+        f"| {users} users at once | {con['messages']} | {con['answered']} "
+        f"| {con['first_reply_p50_ms']} / {con['first_reply_p95_ms']} "
+        f"| {con['last_reply_p50_ms']} / {con['last_reply_p95_ms']} "
+        f"| {con['messages_per_s']} msg/s ({con['wall_s']} s) |",
+    ]
+    return "\n".join(rows)
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in ("python-telegram-bot", "rasa", "tornado"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "?"
+    dist = next((E2E_VENV / "lib").glob("python3*/site-packages/telemelya-*.dist-info"), None)
+    found["telemelya"] = dist.name.split("-")[1] if dist else "?"
+    return found
+
+
+async def measure(rig: Rig, messages: int, users: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    chats, replies = await prepare(rig, users)
+    print(f"warm-up done in {time.perf_counter() - started:.1f}s; {replies} replies per turn",
+          flush=True)
+    seq = await sequential(rig, chats, replies, messages)
+    con = await concurrent(rig, chats, replies, max(1, messages // users))
+    return {"replies_per_turn": replies, "sequential": seq, "concurrent": con}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=200, help="turns per run (max 1000)")
+    parser.add_argument("--users", type=int, default=20, help="simulated users (max 50)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    messages, users = min(max(args.messages, 1), 1000), min(max(args.users, 1), 50)
+    problem = missing_requirements()
+    if problem:
+        print(f"cannot run: {problem}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="safemig-bench-") as tmp, \
+            running_rig(Path(tmp)) as rig:
+        measured = asyncio.run(measure(rig, messages, users))
+    result = {
+        "what": "Telegram message in -> bot reply out, through the telemelya Bot API emulator",
+        "message": MESSAGE,
+        "parameters": {"messages": messages, "users": users,
+                       "concurrent_messages_per_user": max(1, messages // users),
+                       "turn_timeout_s": TURN_TIMEOUT},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "versions": versions(),
+        "date": time.strftime("%Y-%m-%d"),
+        **measured,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    print(table(result))
+    print(f"\nwritten to {args.out}")
+    return 0 if measured["sequential"]["failed"] == measured["concurrent"]["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

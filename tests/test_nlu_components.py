@@ -1,0 +1,111 @@
+"""The pipeline's own Rasa components, one by one, on real Rasa Message objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from safemig.nlu import components as c
+
+
+def make(cls, config=None):  # type: ignore[no-untyped-def]
+    defaults = cls.get_default_config() if hasattr(cls, "get_default_config") else {}
+    return cls.create({**defaults, **(config or {})}, None, None, None)
+
+
+def message(text: str, entities: list[dict] | None = None, intent: str | None = None) -> Message:
+    data = {"text": text}
+    if entities is not None:
+        data["entities"] = entities
+    if intent:
+        data["intent"] = intent
+    return Message(data=data)
+
+
+def test_invisible_normalizer_moves_entity_offsets() -> None:
+    text = "ទៅ\u200bថៃ\u200bធ្វើការ"
+    start = text.index("ថៃ")
+    msg = message(text, [{"start": start, "end": start + 2, "value": "TH", "entity": "country"}])
+    make(c.InvisibleCharNormalizer).process_training_data(TrainingData([msg]))
+    new = msg.get("text")
+    entity = msg.get("entities")[0]
+    assert "\u200b" not in new and new[entity["start"]:entity["end"]] == "ថៃ"
+
+
+def test_khmer_order_normalizer_at_runtime() -> None:
+    msg = message("ស្រ្តី")
+    make(c.KhmerOrderNormalizer).process([msg])
+    assert msg.get("text") == "ស្ត្រី"
+
+
+def test_zawgyi_normalizer_converts_only_zawgyi() -> None:
+    zawgyi = message("မဂၤလာပါ ပတ္စ္ပို႔ ဘယ္လိုလုပ္ရမလဲ")
+    unicode_text = message("မင်္ဂလာပါ ပတ်စ်ပို့ ဘယ်လိုလုပ်ရမလဲ")
+    make(c.ZawgyiNormalizer).process([zawgyi, unicode_text])
+    assert zawgyi.get("text") == unicode_text.get("text") == "မင်္ဂလာပါ ပတ်စ်ပို့ ဘယ်လိုလုပ်ရမလဲ"
+
+
+def test_digit_normalizer() -> None:
+    msg = message("៥០០០ baht")
+    make(c.NativeDigitNormalizer).process([msg])
+    assert msg.get("text") == "5000 baht"
+
+
+def test_tokenizer_segments_each_script() -> None:
+    msg = message("ខ្ញុំចង់ទៅថៃ passport ສະບາຍດີ")
+    make(c.MultiScriptTokenizer).process([msg])
+    tokens = [t.text for t in msg.get("text_tokens")]
+    assert tokens[:4] == ["ខ្ញុំ", "ចង់", "ទៅ", "ថៃ"] and "passport" in tokens
+    assert "ສະບາຍດີ" in tokens
+
+
+def test_language_tagger_adds_language_to_the_parse() -> None:
+    msg = message("ສະບາຍດີ")
+    make(c.ScriptLanguageTagger).process([msg])
+    assert msg.get("language") == "lo"
+    assert "language" in msg.as_dict(only_output_properties=True)
+
+
+def test_no_letter_guard_sends_digits_and_emoji_to_the_fallback() -> None:
+    msg = message("12345")
+    msg.set("intent", {"name": "ask_hotline", "confidence": 1.0})
+    msg.set("intent_ranking", [{"name": "ask_hotline", "confidence": 1.0}])
+    make(c.NoLetterGuard).process([msg])
+    assert msg.get("intent")["confidence"] == 0.0
+    words = message("hotline 1288")
+    words.set("intent", {"name": "ask_hotline", "confidence": 0.9})
+    make(c.NoLetterGuard).process([words])
+    assert words.get("intent")["confidence"] == 0.9
+
+
+def test_typed_synonyms_keep_country_and_language_apart(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("synonyms")
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    mapper = c.TypedSynonymMapper.create({}, storage, resource, context)
+    country = message("go to lao", [{"start": 6, "end": 9, "value": "LA", "entity": "country"}],
+                      intent="ask_legal_channels")
+    language = message("speak lao", [{"start": 6, "end": 9, "value": "lo",
+                                      "entity": "language"}], intent="change_language")
+    mapper.train(TrainingData([country, language]))
+    loaded = c.TypedSynonymMapper.load({}, storage, resource, context)
+    runtime = message("lao", [{"start": 0, "end": 3, "value": "lao", "entity": "country"},
+                              {"start": 0, "end": 3, "value": "lao", "entity": "language"}])
+    loaded.process([runtime])
+    values = {e["entity"]: e["value"] for e in runtime.get("entities")}
+    assert values == {"country": "LA", "language": "lo"}
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_text_passes_through_every_component(text: str) -> None:
+    msg = message(text)
+    for cls in (c.InvisibleCharNormalizer, c.KhmerOrderNormalizer, c.ZawgyiNormalizer,
+                c.NativeDigitNormalizer, c.ScriptLanguageTagger):
+        make(cls).process([msg])
+    assert msg.get("text") == text

@@ -1,0 +1,57 @@
+"""`safemig nlu-eval` on the real trained model and the held-out sets.
+
+The floors below guard against regressions; the targets (0.92 intent accuracy, 0.85 country
+F1, 0.90 out-of-scope caught) and the current figures are in docs/nlu.md.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from safemig.config import PROJECT_ROOT
+
+HELDOUT = sorted((PROJECT_ROOT / "tests" / "nlu_heldout").glob("*.yml"))
+
+
+@pytest.fixture(scope="module")
+def figures(trained_model: Path) -> dict[str, dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "safemig.cli", "nlu-eval", *map(str, HELDOUT), "--json"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    start = result.stdout.index("[")
+    return {r["name"]: r for r in json.loads(result.stdout[start:])}
+
+
+def test_every_language_and_zawgyi_is_reported(figures: dict[str, dict]) -> None:
+    assert {"en", "km", "lo", "my", "my_zawgyi"} <= set(figures)
+    for report in figures.values():
+        assert report["n"] >= 300
+        assert set(report["country"]) >= {"precision", "recall", "f1"}
+        assert report["confusions"] is not None
+
+
+@pytest.mark.parametrize("lang", ["en", "km", "lo", "my", "my_zawgyi"])
+def test_heldout_intent_accuracy_floor(figures: dict[str, dict], lang: str) -> None:
+    assert figures[lang]["accuracy"] >= 0.90
+    assert figures[lang]["macro_f1"] >= 0.90
+
+
+@pytest.mark.parametrize("lang", ["en", "km", "lo", "my"])
+def test_heldout_country_f1_target(figures: dict[str, dict], lang: str) -> None:
+    assert figures[lang]["country"]["f1"] >= 0.85
+
+
+def test_out_of_scope_mostly_reaches_fallback(figures: dict[str, dict]) -> None:
+    caught = [r["out_of_scope_caught"] for r in figures.values()]
+    assert sum(caught) / len(caught) >= 0.85
+
+
+def test_eval_says_when_there_is_no_model(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "safemig.cli", "nlu-eval", str(HELDOUT[0]), "--model",
+         str(tmp_path / "none.tar.gz")], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    assert result.returncode == 2 and "safemig train" in result.stdout
