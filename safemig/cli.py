@@ -17,6 +17,7 @@ def _setup_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry tokens
 
 
 async def _run_stack(settings: Settings, with_telegram: bool, console: bool) -> int:

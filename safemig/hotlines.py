@@ -106,10 +106,11 @@ def language_name(code: str) -> str:
 
 def countries_for(lang: str, origin: str | None, destination: str | None,
                   directory: Directory) -> list[str]:
-    """Whose hotlines to show: the user's origin and destination, else the language's default."""
+    """Whose hotlines to show: the user's origin and destination; where one is unknown, the
+    language's usual countries too (a Khmer speaker is most likely in Cambodia or Thailand)."""
     chosen = [c for c in (origin, destination) if c]
-    if not chosen:
-        chosen = list(directory.default_countries.get(lang, ("TH",)))
+    if destination is None:
+        chosen += list(directory.default_countries.get(lang, ("TH",)))
     return list(dict.fromkeys(chosen))
 
 
