@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/find_python.sh
 	@PY310="$$(scripts/find_python.sh)" || exit 1; \
 	  echo "Using $$PY310"; \
 	  [ -x $(PY) ] || "$$PY310" -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip<26" wheel
+	$(PY) -m pip install --quiet --upgrade "pip<26"
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
