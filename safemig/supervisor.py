@@ -27,7 +27,7 @@ NOISE = re.compile(
     r"DeprecationWarning|FutureWarning|UserWarning|warnings\.warn|tensorflow|TensorFlow|"
     r"oneDNN|cuda|CUDA|tf\.|np\.|SQLAlchemy|MovedIn20Warning|pkg_resources|declare_namespace|"
     r"^\s*$|^\s+(from|import|return|self\.|_|warnings)|sanic\.root|Sanic|Goin' Fast|"
-    r"rasa\.core\.processor.*Tracker|Starting worker|^\s*\^|/site-packages/|LooseVersion|"
+    r"rasa\.core\.processor.*Tracker|Starting worker|^\s*\^|/site-packages/|LooseVersion|^\s+\)\.|"
     r"Registered function for"
 )
 
