@@ -32,9 +32,9 @@ import httpx
 from safemig.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from e2e_harness import (  # noqa: E402
+from e2e.e2e_harness import (  # noqa: E402
     E2E_VENV,
     Chat,
     Emulator,

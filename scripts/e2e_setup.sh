@@ -34,8 +34,13 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   exit 1
 fi
 
+# A half-made or broken venv (no working interpreter) is rebuilt from scratch.
+if ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  rm -rf "$VENV"
+fi
 echo "e2e: creating $VENV with $("$PYTHON" -V)"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+rm -f "$STAMP"
 "$VENV/bin/python" -m pip install --quiet "${PACKAGES[@]}"
 "$VENV/bin/python" -c 'import telemelya.server.app, moto.server'
 touch "$STAMP"

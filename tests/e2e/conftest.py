@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import Chat, Rig, missing_requirements, start_rig
+
+from .e2e_harness import Chat, Rig, missing_requirements, start_rig
 
 
 def _in_ci() -> bool:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from e2e_harness import LOCAL, Chat, Rig, buttons, text_of
 
 from safemig.language import script_language
+
+from .e2e_harness import LOCAL, Chat, Rig, buttons, text_of
 
 pytestmark = pytest.mark.e2e
 
