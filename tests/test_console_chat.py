@@ -49,3 +49,12 @@ def test_buttons_are_numbered_and_pressing_a_number_sends_the_payload(stack: Sta
     output = chat(stack, ["hello", "4"])  # 4 = "Hotlines" on the greeting menu
     assert "[4]" in output
     assert "☎" in output
+
+
+def test_red_flag_check_in_the_console_in_every_language(stack: Stack) -> None:
+    for greeting, lang in [("hi", "en"), ("ជំរាបសួរ", "km"), ("ສະບາຍດີ", "lo"),
+                           ("မင်္ဂလာပါ", "my")]:
+        lines = [greeting, "/start_red_flag_check", "/affirm", "/affirm"] + ["/deny"] * 6
+        answer = "\n".join(bot_lines(chat(stack, lines)))
+        verdict = renderer().render("utter_red_flag_verdict_high", lang, {"flags": "2"})
+        assert verdict["text"].splitlines()[0] in answer, lang

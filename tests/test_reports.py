@@ -64,15 +64,20 @@ def test_abuse_report_in_every_language_is_stored_and_acknowledged(stack: Stack,
     assert report.reporter_id == sender
 
 
-def test_emergency_gives_the_hotline_first_and_is_filed_before_any_answer(stack: Stack) -> None:
+HOME_HOTLINE = {"en": "1300", "km": "1288", "lo": "1362", "my": "067 430183"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_emergency_gives_the_hotline_first_and_is_filed_before_any_answer(stack: Stack,
+                                                                         lang: str) -> None:
     sender = f"em-{uuid.uuid4().hex[:8]}"
-    replies = stack.send(sender, "/report_emergency", {"language": "km"})
-    assert "☎" in replies[0]["text"] and "1288" in replies[0]["text"]
+    replies = stack.send(sender, "/report_emergency", {"language": lang})
+    assert "☎" in replies[0]["text"] and HOME_HOTLINE[lang] in replies[0]["text"]
     q = queue_of(stack)
     filed = q.open_report_for(sender)
     assert filed is not None and filed.kind == "emergency"  # user may stop answering now
-    for answer in ["Bangkok, a factory", "skip", "yes"]:
-        replies = stack.send(sender, answer, {"language": "km"})
+    for answer in ["Bangkok, a factory", word("word_skip", lang), word("word_yes", lang)]:
+        replies = stack.send(sender, answer, {"language": lang})
     reference = reference_in(texts(replies))
     assert reference == filed.reference
     report = q.by_reference(reference)
@@ -91,15 +96,20 @@ def test_missing_person_report_can_be_cancelled_and_nothing_is_stored(stack: Sta
     assert texts(replies)
 
 
-def test_missing_person_report_in_burmese(stack: Stack) -> None:
+@pytest.mark.parametrize("lang", LANGS)
+def test_missing_person_report_in_every_language(stack: Stack, lang: str) -> None:
     sender = f"mp-{uuid.uuid4().hex[:8]}"
-    meta = {"language": "my"}
+    meta = {"language": lang}
     stack.send(sender, "/report_missing_person", meta)
-    for answer in ["ညီမ မမ", "Malaysia, Penang", "2 months ago", word("word_no", "my"),
-                   word("word_send", "my")]:
+    for answer in ["my sister Mya", "Malaysia, Penang", "2 months ago", word("word_no", lang),
+                   word("word_send", lang)]:
         replies = stack.send(sender, answer, meta)
-    report = queue_of(stack).by_reference(reference_in(texts(replies)))
+    filed = texts(replies)
+    report = queue_of(stack).by_reference(reference_in(filed))
     assert report is not None and report.kind == "missing_person" and not report.contact_ok
+    assert report.details and report.details["mp_where"] == "Malaysia, Penang"
+    if lang != "en":
+        assert script_language(filed) == lang
 
 
 def action_request(sender: str, message_id: int) -> dict:
