@@ -43,23 +43,15 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "n": len(ordered)}
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, from /proc."""
-    total = 0
-    pids = [pid]
+def own_rss_mb(pid: int) -> float:
+    """Resident memory of one process, from /proc."""
     try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-        pids += [int(p) for p in children.stdout.split()]
-    except FileNotFoundError:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
         pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return round(total / 1024, 1)
+    return 0.0
 
 
 class Stack:
@@ -91,15 +83,21 @@ class Stack:
         return (time.perf_counter() - start) * 1000, replies
 
     def memory(self) -> dict[str, float]:
-        out = subprocess.run(["pgrep", "-g", str(self.proc.pid), "-a"], capture_output=True,
-                             text=True).stdout.splitlines()
+        """Resident memory per process of the stack (the supervisor's children and theirs)."""
         figures: dict[str, float] = {}
-        for line in out:
-            pid, cmd = line.split(" ", 1)
-            name = ("rasa" if "rasa run" in cmd or "bin/rasa" in cmd else
-                    "actions" if "rasa_sdk" in cmd else "supervisor")
-            figures[name] = round(figures.get(name, 0) + rss_mb(int(pid)), 1)
-        figures["total"] = round(sum(v for k, v in figures.items()), 1)
+        todo = [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+            todo += [int(p) for p in kids.stdout.split()]
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            name = ("rasa" if "bin/rasa" in cmd else "actions" if "rasa_sdk" in cmd
+                    else "supervisor")
+            figures[name] = round(figures.get(name, 0) + own_rss_mb(pid), 1)
+        figures["total"] = round(sum(figures.values()), 1)
         return figures
 
     def stop(self) -> None:

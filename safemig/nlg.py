@@ -23,6 +23,9 @@ class CatalogNLG(NaturalLanguageGenerator):
     """Looks up each response in the catalogs of the conversation's language."""
 
     def __init__(self, endpoint_config: Any = None, domain: Any = None) -> None:
+        from safemig import rasa_http
+
+        rasa_http.install()
         settings = load_settings()
         self.renderer = Renderer(settings.project_root, Catalogs(settings.locales_dir))
 

@@ -1,0 +1,53 @@
+"""Keep one HTTP session per endpoint inside the Rasa server.
+
+Rasa 3.6 opens (and closes) a new aiohttp session, with a new TCP connection, for every call
+to the action server; on this machine that was most of a custom-action turn's time. Installed
+once by the catalog NLG (which Rasa loads at start-up), so no Rasa code is copied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from rasa.utils.endpoints import EndpointConfig
+
+_SESSIONS: dict[tuple[int, int], aiohttp.ClientSession] = {}
+_INSTALLED = False
+
+
+class _KeepOpen:
+    """`async with` that hands out the shared session without closing it afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def __aexit__(self, *exc: Any) -> bool:
+        return False
+
+
+def install() -> None:
+    """Make every EndpointConfig reuse one session per event loop (idempotent)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    original = EndpointConfig.session
+
+    def shared_session(self: EndpointConfig) -> Any:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return original(self)
+        key = (id(loop), id(self))
+        session = _SESSIONS.get(key)
+        if session is None or session.closed:
+            session = original(self)
+            _SESSIONS[key] = session
+        return _KeepOpen(session)
+
+    EndpointConfig.session = shared_session  # type: ignore[method-assign]
+    _INSTALLED = True
