@@ -38,6 +38,18 @@ def _blocks(message: Message) -> dict[str, scipy.sparse.csr_matrix]:
     }
 
 
+def _tfidf(counts: scipy.sparse.csr_matrix, idf: np.ndarray) -> scipy.sparse.csr_matrix:
+    """Sublinear TF-IDF with L2 rows, as TfidfTransformer(sublinear_tf=True) computes it,
+    without its per-call validation (a fifth of a parse's time on one message)."""
+    x = counts.astype(np.float64, copy=True)
+    np.log(x.data, out=x.data)
+    x.data += 1.0
+    x.data *= idf[x.indices]
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return scipy.sparse.csr_matrix(scipy.sparse.diags(1.0 / norms) @ x)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent):
     """TF-IDF + LinearSVC; confidences from a softmax over margins."""
@@ -102,8 +114,8 @@ class LinearIntentClassifier(GraphComponent):
         for origin, transformer in tfidf.items():
             width = transformer.idf_.shape[0]
             block = scipy.sparse.vstack(
-                [r.get(origin, scipy.sparse.csr_matrix((1, width))) for r in rows])
-            parts.append(transformer.transform(block))
+                [r.get(origin, scipy.sparse.csr_matrix((1, width))) for r in rows]).tocsr()
+            parts.append(_tfidf(block, transformer.idf_))
         return scipy.sparse.hstack(parts).tocsr()
 
     def process(self, messages: list[Message]) -> list[Message]:
