@@ -40,14 +40,18 @@ def _blocks(message: Message) -> dict[str, scipy.sparse.csr_matrix]:
 
 def _tfidf(counts: scipy.sparse.csr_matrix, idf: np.ndarray) -> scipy.sparse.csr_matrix:
     """Sublinear TF-IDF with L2 rows, as TfidfTransformer(sublinear_tf=True) computes it,
-    without its per-call validation (a fifth of a parse's time on one message)."""
+    on the CSR arrays directly (sklearn's per-call checks cost a fifth of a parse)."""
     x = counts.astype(np.float64, copy=True)
-    np.log(x.data, out=x.data)
-    x.data += 1.0
-    x.data *= idf[x.indices]
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    x.eliminate_zeros()  # a stored 0 would become log(0)
+    data = x.data
+    np.log(data, out=data)
+    data += 1.0
+    data *= idf[x.indices]
+    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=x.shape[0]))
     norms[norms == 0] = 1.0
-    return scipy.sparse.csr_matrix(scipy.sparse.diags(1.0 / norms) @ x)
+    data /= norms[rows]
+    return x
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -113,9 +117,9 @@ class LinearIntentClassifier(GraphComponent):
         parts = []
         for origin, transformer in tfidf.items():
             width = transformer.idf_.shape[0]
-            block = scipy.sparse.vstack(
-                [r.get(origin, scipy.sparse.csr_matrix((1, width))) for r in rows]).tocsr()
-            parts.append(_tfidf(block, transformer.idf_))
+            blocks = [r.get(origin, scipy.sparse.csr_matrix((1, width))) for r in rows]
+            block = blocks[0] if len(blocks) == 1 else scipy.sparse.vstack(blocks)
+            parts.append(_tfidf(scipy.sparse.csr_matrix(block), transformer.idf_))
         return scipy.sparse.hstack(parts).tocsr()
 
     def process(self, messages: list[Message]) -> list[Message]:
