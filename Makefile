@@ -4,15 +4,19 @@ PY      := $(VENV)/bin/python
 SAFEMIG := $(VENV)/bin/safemig
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test setup catalogs compile-catalogs train lint validate content-check nlu-eval nlu-report nlu-cv bench clean
+.PHONY: run test setup e2e-setup catalogs compile-catalogs train lint validate content-check nlu-eval nlu-report nlu-cv bench clean
 
 run: setup compile-catalogs train
 	$(SAFEMIG) run --no-train
 
-test: setup compile-catalogs train lint content-check validate
+test: setup e2e-setup compile-catalogs train lint content-check validate
 	$(PY) -m pytest
 
 setup: $(STAMP)
+
+# Redis and the telemelya Bot API emulator in .e2e-venv, for tests/e2e (idempotent, fast when done).
+e2e-setup:
+	bash scripts/e2e_setup.sh
 
 # Creates the virtual environment with Python 3.10 (found by scripts/find_python.sh).
 $(STAMP): pyproject.toml constraints.txt scripts/find_python.sh
