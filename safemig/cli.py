@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["queue"]:  # the queue has its own parser (and its own --help)
+        settings = load_settings()
+        _setup_logging(settings)
+        from safemig.queue.cli import main as queue_main
+
+        return queue_main(argv[1:], settings)
     args = build_parser().parse_args(argv)
     settings = load_settings()
     _setup_logging(settings)
