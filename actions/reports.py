@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language, latest_intent, where
 from safemig.config import load_settings
 from safemig.i18n import Catalogs
+from safemig.queue.models import ANSWER_LABELS as LABELS
 from safemig.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,6 @@ KIND_BY_INTENT = {"report_emergency": "emergency", "report_abuse": "abuse",
                   "report_missing_person": "missing_person"}
 YES_NO_SLOTS = frozenset({"em_safe_to_talk", "ab_others", "contact_ok"})
 SKIPPED = "-"
-LABELS = {"em_location": "label_location", "em_safe_to_talk": "label_safe_to_talk",
-          "contact_ok": "label_contact_ok", "ab_who": "label_who", "ab_name": "label_name",
-          "ab_what": "label_what", "ab_where_when": "label_where_when",
-          "ab_money": "label_money", "ab_others": "label_others",
-          "mp_who": "label_missing_who", "mp_where": "label_went_to",
-          "mp_last_contact": "label_last_contact"}
 MAX_ANSWER = 2000  # characters kept per answer; the queue is not a file store
 
 

@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -134,48 +135,50 @@ async def prepare(rig: Rig, users: int) -> tuple[list[Chat], int]:
     return chats, counts.pop()
 
 
+@dataclass
+class Tally:
+    """Reply latencies and failures of many turns, and the figures they give."""
+
+    first: list[float] = field(default_factory=list)
+    last: list[float] = field(default_factory=list)
+    failed: dict[str, int] = field(default_factory=lambda: {"unavailable": 0, "timeout": 0})
+
+    async def turn(self, client: httpx.AsyncClient, rig: Rig, chat: Chat, replies: int) -> None:
+        try:
+            a, b = await turn(client, rig.emulator, chat, replies)
+        except Unavailable:
+            self.failed["unavailable"] += 1
+            return
+        except (TimeoutError, RuntimeError):
+            self.failed["timeout"] += 1
+            return
+        self.first.append(a)
+        self.last.append(b)
+
+    def result(self, total: int, wall: float) -> dict[str, Any]:
+        figures = summary(self.first, self.last, self.failed, total)
+        figures.update(wall_s=round(wall, 3), messages_per_s=round(len(self.last) / wall, 2))
+        return figures
+
+
 async def sequential(rig: Rig, chats: list[Chat], replies: int, total: int) -> dict[str, Any]:
     """`total` turns one after another, rotating through the users (no flood limit hit)."""
-    first: list[float] = []
-    last: list[float] = []
-    failed = {"unavailable": 0, "timeout": 0}
+    tally = Tally()
     async with rig.emulator.async_client() as client:
         started = time.perf_counter()
         for i in range(total):
-            try:
-                a, b = await turn(client, rig.emulator, chats[i % len(chats)], replies)
-            except Unavailable:
-                failed["unavailable"] += 1
-                continue
-            except (TimeoutError, RuntimeError):
-                failed["timeout"] += 1
-                continue
-            first.append(a)
-            last.append(b)
+            await tally.turn(client, rig, chats[i % len(chats)], replies)
         wall = time.perf_counter() - started
-    result = summary(first, last, failed, total)
-    result.update(wall_s=round(wall, 3), messages_per_s=round(len(last) / wall, 2))
-    return result
+    return tally.result(total, wall)
 
 
 async def concurrent(rig: Rig, chats: list[Chat], replies: int, per_user: int) -> dict[str, Any]:
     """Every user at once, each sending `per_user` messages back to back (waiting for answers)."""
-    first: list[float] = []
-    last: list[float] = []
-    failed = {"unavailable": 0, "timeout": 0}
+    tally = Tally()
 
     async def user(chat: Chat, client: httpx.AsyncClient) -> None:
         for _ in range(per_user):
-            try:
-                a, b = await turn(client, rig.emulator, chat, replies)
-            except Unavailable:
-                failed["unavailable"] += 1
-                continue
-            except (TimeoutError, RuntimeError):
-                failed["timeout"] += 1
-                continue
-            first.append(a)
-            last.append(b)
+            await tally.turn(client, rig, chat, replies)
 
     limits = httpx.Limits(max_connections=4 * len(chats))
     async with httpx.AsyncClient(base_url=rig.emulator.url, trust_env=False, timeout=30,
@@ -184,9 +187,7 @@ async def concurrent(rig: Rig, chats: list[Chat], replies: int, per_user: int) -
         started = time.perf_counter()
         await asyncio.gather(*(user(chat, c) for chat in chats))
         wall = time.perf_counter() - started
-    result = summary(first, last, failed, per_user * len(chats))
-    result.update(wall_s=round(wall, 3), messages_per_s=round(len(last) / wall, 2))
-    return result
+    return tally.result(per_user * len(chats), wall)
 
 
 def summary(first: list[float], last: list[float], failed: dict[str, int],

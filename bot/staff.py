@@ -27,6 +27,7 @@ from bot.store import Handoff
 from bot.textsplit import split_text
 from safemig.languages import default_language, supported_languages
 from safemig.queue import NotStaff, Queue, QueueError, Report, load_routing
+from safemig.queue.models import ANSWER_LABELS as LABELS
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,6 @@ MAX_CALLBACK_BYTES = 64
 COMMANDS = ("reply", "end", "note")
 UNKNOWN = "?"
 
-# Answer slots -> their label (the same labels the reporter saw in their review).
-LABELS = {"em_location": "label_location", "em_safe_to_talk": "label_safe_to_talk",
-          "contact_ok": "label_contact_ok", "ab_who": "label_who", "ab_name": "label_name",
-          "ab_what": "label_what", "ab_where_when": "label_where_when",
-          "ab_money": "label_money", "ab_others": "label_others",
-          "mp_who": "label_missing_who", "mp_where": "label_went_to",
-          "mp_last_contact": "label_last_contact"}
 
 # Attachment kind -> the Bot method that sends a Telegram file id of that kind.
 SENDERS: dict[str, Callable[[Bot], Callable[..., Awaitable[Message]]]] = {

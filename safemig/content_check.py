@@ -19,7 +19,7 @@ import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po
 
-from safemig.content import Response, load_response_file, response_files
+from safemig.content import Response, load_responses
 from safemig.hotlines import parse_directory
 from safemig.i18n import DOMAIN
 
@@ -77,19 +77,6 @@ def check_yaml(root: Path) -> list[Finding]:
                 problem = getattr(exc, "problem", None) or str(exc)
                 findings.append(Finding(str(path), line, f"invalid YAML: {problem}"))
     return findings
-
-
-def load_responses_checked(root: Path) -> tuple[dict[str, Response], list[Finding]]:
-    responses: dict[str, Response] = {}
-    findings: list[Finding] = []
-    for path in response_files(root):
-        if not path.exists():
-            continue
-        try:
-            responses.update(load_response_file(path))
-        except yaml.YAMLError:
-            continue  # reported by check_yaml
-    return responses, findings
 
 
 def read_catalog(path: Path) -> tuple[Catalog | None, list[Finding]]:
@@ -198,8 +185,7 @@ def run_checks(root: Path, languages: tuple[str, ...] | None = None,
         return findings
     directory_digits, dir_findings = check_directory(root, today or dt.date.today())
     findings += dir_findings
-    responses, resp_findings = load_responses_checked(root)
-    findings += resp_findings
+    responses = load_responses(root)  # YAML errors returned above
     findings += check_phone_numbers(responses, directory_digits)
     for lang in languages or supported_languages():
         path = root / "locales" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from safemig.hotlines import ORIGIN_COUNTRIES
-from safemig.language import Turn, conversation_language
+from safemig.language import Turn
 
 UNKNOWN_COUNTRY = "ZZ"
 
@@ -69,6 +69,3 @@ def corridor(slots: dict[str, Any], lang_home: str | None = None) -> Corridor:
 
 HOME_BY_LANGUAGE = {"km": "KH", "lo": "LA", "my": "MM"}
 
-
-def language_of(turns: Iterable[Turn]) -> str:
-    return conversation_language(turns)

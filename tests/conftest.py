@@ -94,3 +94,14 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     log.close()
+
+
+@pytest.fixture
+async def rasa():  # type: ignore[no-untyped-def]
+    """A fake Rasa REST channel over real HTTP, for the Telegram front end's handler tests."""
+    from test_bot_handlers import FakeRasa
+
+    fake = FakeRasa()
+    await fake.start()
+    yield fake
+    await fake.stop()

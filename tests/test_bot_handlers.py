@@ -11,12 +11,12 @@ import dataclasses
 import html
 import itertools
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
+from conftest import free_port
 from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
@@ -127,21 +127,7 @@ class FakeRasa:
         return [str(body["message"]) for body in self.received]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def rasa() -> AsyncIterator[FakeRasa]:
-    fake = FakeRasa()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def _settings(monkeypatch: pytest.MonkeyPatch, data_dir: str, rasa_port: int) -> Settings:
@@ -347,7 +333,7 @@ async def test_text_from_rasa_is_html_escaped(bot: Harness, rasa: FakeRasa) -> N
 
 async def test_rasa_down_apologises_with_hotlines(
         make_bot: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    settings = _settings(monkeypatch, str(tmp_path / "down"), _free_port())
+    settings = _settings(monkeypatch, str(tmp_path / "down"), free_port())
     app, request = await _harness(settings)
     try:
         harness = Harness(app, request)

@@ -60,14 +60,6 @@ class StaffHarness(Harness):
 
 
 @pytest.fixture
-async def rasa() -> AsyncIterator[FakeRasa]:
-    fake = FakeRasa()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, rasa: FakeRasa) -> Settings:
     for var in ("SAFEMIG_TEAM_KH_CHAT_ID", "SAFEMIG_TEAM_LA_CHAT_ID", "SAFEMIG_TEAM_MM_CHAT_ID",
                 "SAFEMIG_TEAM_TH_CHAT_ID"):

@@ -3,19 +3,13 @@
 import asyncio
 import os
 import signal
-import socket
 import sys
 
 import httpx
 import pytest
+from conftest import free_port
 
 from safemig.supervisor import Service, Supervisor
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def http_service(name: str, port: int) -> Service:

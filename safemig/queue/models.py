@@ -8,6 +8,16 @@ from typing import Any
 
 STATUSES = ("new", "claimed", "resolved")
 
+# Report answers (form slots) -> the text naming them (content/frontend.yml), shared by the
+# reporter's review in Rasa and the staff view in Telegram.
+ANSWER_LABELS = {
+    "em_location": "label_location", "em_safe_to_talk": "label_safe_to_talk",
+    "contact_ok": "label_contact_ok", "ab_who": "label_who", "ab_name": "label_name",
+    "ab_what": "label_what", "ab_where_when": "label_where_when", "ab_money": "label_money",
+    "ab_others": "label_others", "mp_who": "label_missing_who", "mp_where": "label_went_to",
+    "mp_last_contact": "label_last_contact",
+}
+
 
 @dataclass(frozen=True)
 class Report:
