@@ -26,7 +26,6 @@ class CatalogNLG(NaturalLanguageGenerator):
         from safemig import rasa_http
 
         rasa_http.install()
-        rasa_http.tune_sqlite()
         rasa_http.cache_action_schema()
         settings = load_settings()
         self.renderer = Renderer(settings.project_root, Catalogs(settings.locales_dir))

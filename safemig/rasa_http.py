@@ -1,5 +1,5 @@
-"""Speed-ups installed inside the Rasa server: one HTTP session per endpoint, SQLite tuning,
-a compiled schema for action responses (each measured with py-spy, see docs/benchmarks.md).
+"""Speed-ups installed inside the Rasa server: one HTTP session per endpoint and a compiled
+schema for action responses (each measured with py-spy, see docs/benchmarks.md).
 
 Rasa 3.6 opens (and closes) a new aiohttp session, with a new TCP connection, for every call
 to the action server; on this machine that was most of a custom-action turn's time. Installed
@@ -52,30 +52,6 @@ def install() -> None:
 
     EndpointConfig.session = shared_session  # type: ignore[method-assign]
     _INSTALLED = True
-
-
-def tune_sqlite() -> None:
-    """WAL and synchronous=NORMAL for SQLite connections in the Rasa process.
-
-    The SQL tracker store commits every turn; with SQLite's defaults (rollback journal, full
-    fsync) saving the tracker was about a third of a plain answer's time. WAL with NORMAL
-    sync stays durable across a process crash (the reports live in their own database).
-    """
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if getattr(tune_sqlite, "done", False):
-        return
-
-    @event.listens_for(Engine, "connect")
-    def _pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-        if type(dbapi_connection).__module__.startswith("sqlite3"):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-    tune_sqlite.done = True  # type: ignore[attr-defined]
 
 
 def cache_action_schema() -> None:

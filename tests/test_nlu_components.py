@@ -109,3 +109,41 @@ def test_empty_text_passes_through_every_component(text: str) -> None:
                 c.NativeDigitNormalizer, c.ScriptLanguageTagger):
         make(cls).process([msg])
     assert msg.get("text") == text
+
+
+def test_classifier_fast_scores_match_the_svm(tmp_path: Path) -> None:
+    """The per-message scorer gives the SVM's own margins (duplicate feature entries too)."""
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+
+    from safemig.nlu.classifier import LinearIntentClassifier, _Scorer
+
+    rng = np.random.default_rng(0)
+
+    def featurized(intent: str | None, seed_cols: list[int]) -> Message:
+        msg = message("x", intent=intent)
+        for origin, width in (("words", 30), ("chars", 50)):
+            cols = rng.choice(seed_cols, size=4) % width
+            counts = rng.integers(1, 4, size=cols.size).astype(float)
+            matrix = scipy.sparse.coo_matrix((counts, (np.zeros(cols.size, int), cols)),
+                                             shape=(1, width))  # may repeat a column
+            msg.features.append(Features(matrix, "sentence", "text", origin))
+        return msg
+
+    train = [featurized(intent, cols) for intent, cols in
+             [("a", [1, 2, 3, 4]), ("b", [10, 11, 12, 13]), ("c", [20, 21, 22, 23])] * 10]
+    classifier = LinearIntentClassifier.create(
+        LinearIntentClassifier.get_default_config(),
+        LocalModelStorage(tmp_path), Resource("clf"), ExecutionContext({}, "1"))
+    classifier.train(TrainingData(train))
+    model = classifier._model
+    assert model is not None
+    scorer = _Scorer(model["tfidf"], model["svm"])
+    for probe in [featurized(None, [1, 2, 11, 40]), featurized(None, [20, 22, 23, 3])]:
+        blocks = {str(f.origin): scipy.sparse.csr_matrix(f.features) for f in probe.features}
+        expected = model["svm"].decision_function(
+            LinearIntentClassifier._matrix([blocks], model["tfidf"]))[0]
+        assert np.allclose(scorer.scores(probe), expected)
+    classifier.process([probe])
+    assert probe.get("intent")["name"] in {"a", "b", "c"}

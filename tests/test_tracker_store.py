@@ -1,0 +1,85 @@
+"""The SQLite tracker store: what is saved comes back, once, after a restart too."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+
+from safemig.tracker_store import SQLiteTrackerStore
+
+DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"origin": {
+    "type": "text", "mappings": [{"type": "custom"}]}}})
+
+
+def rows(db: Path, sender: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM events WHERE sender_id = ?",
+                            (sender,)).fetchone()[0]
+
+
+async def test_saved_events_survive_a_restart_and_are_written_once(tmp_path: Path) -> None:
+    db = tmp_path / "tracker.db"
+    store = SQLiteTrackerStore(DOMAIN, db=str(db))
+    tracker = await store.get_or_create_tracker("u1")
+    tracker.update(UserUttered("hi", {"name": "greet", "confidence": 1.0}))
+    tracker.update(SlotSet("origin", "KH"))
+    await store.save(tracker)
+    await store.save(tracker)  # nothing new: nothing written
+    assert rows(db, "u1") == 3
+    assert await store.retrieve("u1") is tracker  # the live conversation is not rebuilt
+
+    reopened = SQLiteTrackerStore(DOMAIN, db=str(db))
+    again = await reopened.retrieve("u1")
+    assert again is not None and again.get_slot("origin") == "KH"
+    assert [e.as_dict()["event"] for e in again.events] == ["action", "user", "slot"]
+    assert await reopened.exists("u1") and not await reopened.exists("nobody")
+    assert list(await reopened.keys()) == ["u1"]
+
+
+async def test_a_turn_that_failed_before_saving_is_not_served_from_memory(tmp_path: Path) -> None:
+    store = SQLiteTrackerStore(DOMAIN, db=str(tmp_path / "t.db"))
+    tracker = await store.get_or_create_tracker("u2")
+    tracker.update(SlotSet("origin", "LA"))  # changed, then the turn crashed: never saved
+    fresh = await store.retrieve("u2")
+    assert fresh is not tracker and fresh is not None
+    assert fresh.get_slot("origin") is None
+
+
+async def test_retrieve_starts_at_the_latest_session(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    store = SQLiteTrackerStore(DOMAIN, db=str(db))
+    tracker = await store.get_or_create_tracker("u3")
+    tracker.update(UserUttered("old", {"name": "greet", "confidence": 1.0}))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    latest = await SQLiteTrackerStore(DOMAIN, db=str(db)).retrieve("u3")
+    assert latest is not None and len(latest.events) == 2
+    full = await store.retrieve_full_tracker("u3")
+    assert full is not None and len(full.events) == 4
+
+
+async def test_forget_removes_a_conversation(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    store = SQLiteTrackerStore(DOMAIN, db=str(db))
+    await store.get_or_create_tracker("u4")
+    assert await store.forget("u4") == 1
+    assert await store.retrieve("u4") is None and rows(db, "u4") == 0
+
+
+async def test_reads_a_database_written_by_rasas_sql_store(tmp_path: Path) -> None:
+    db = tmp_path / "rasa.db"
+    rasa_store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db))
+    tracker = await rasa_store.get_or_create_tracker("old-user")
+    tracker.update(SlotSet("origin", "MM"))
+    await rasa_store.save(tracker)
+    store = SQLiteTrackerStore(DOMAIN, db=str(db))
+    restored = await store.retrieve("old-user")
+    assert restored is not None and restored.get_slot("origin") == "MM"
+    restored.update(UserUttered("hi", {"name": "greet", "confidence": 1.0}))
+    await store.save(restored)
+    assert rows(db, "old-user") == 3
