@@ -52,7 +52,7 @@ def project_pipeline(entities: bool = True) -> list[dict]:
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))
     pipeline = config["pipeline"]
     if not entities:
-        pipeline = [c for c in pipeline if c["name"] != "CRFEntityExtractor"]
+        pipeline = [c for c in pipeline if not c["name"].endswith("CRFEntityExtractor")]
     return pipeline
 
 

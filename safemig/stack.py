@@ -39,6 +39,7 @@ def action_server(settings: Settings) -> Service:
               "--port", str(settings.action_port)],
         health_url=f"http://127.0.0.1:{settings.action_port}/health",
         env=stack_env(settings),
+        start_with_next=True,  # Rasa calls it only once a message arrives
     )
 
 
@@ -66,7 +67,7 @@ def telegram_bot(settings: Settings) -> Service:
 
 
 def services(settings: Settings, with_telegram: bool) -> list[Service]:
-    """In start order: actions first (Rasa calls it), then Rasa, then the front end."""
+    """In start order: actions and Rasa together, then the front end once both answer."""
     chosen = [action_server(settings), rasa_server(settings)]
     if with_telegram:
         chosen.append(telegram_bot(settings))

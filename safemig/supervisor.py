@@ -52,6 +52,9 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     ready_timeout: float = 180.0
     settle_seconds: float = 1.0
+    # Start the next service right away instead of after this one is healthy (it only needs
+    # this one later); start() still returns only when both are healthy.
+    start_with_next: bool = False
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
 
@@ -103,14 +106,22 @@ class Supervisor:
         return False
 
     async def start(self) -> None:
-        """Start every service in order; each must be healthy before the next starts."""
+        """Start every service in order; each must be healthy before the next starts, except
+        that a `start_with_next` service starts together with the one after it."""
+        group: list[Service] = []
         for svc in self.services:
             await self._spawn(svc)
+            group.append(svc)
+            if svc.start_with_next and svc is not self.services[-1]:
+                continue
             started = time.monotonic()
-            if not await self._healthy(svc):
-                await self.stop()
-                raise RuntimeError(f"{svc.name} did not become healthy")
-            log.info("%s healthy after %.1f s", svc.name, time.monotonic() - started)
+            healthy = await asyncio.gather(*(self._healthy(member) for member in group))
+            for member, ok in zip(group, healthy):
+                if not ok:
+                    await self.stop()
+                    raise RuntimeError(f"{member.name} did not become healthy")
+                log.info("%s healthy after %.1f s", member.name, time.monotonic() - started)
+            group = []
         self._tasks.append(asyncio.create_task(self._watch()))
 
     async def _watch(self) -> None:

@@ -147,3 +147,53 @@ def test_classifier_fast_scores_match_the_svm(tmp_path: Path) -> None:
         assert np.allclose(scorer.scores(probe), expected)
     classifier.process([probe])
     assert probe.get("intent")["name"] in {"a", "b", "c"}
+
+
+def test_crf_extractor_loads_its_fitted_taggers_without_fitting_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scipy.sparse
+    from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
+    from rasa.shared.nlu.training_data.features import Features
+
+    from safemig.nlu.crf import PersistedCRFEntityExtractor
+
+    tokenizer = make(c.MultiScriptTokenizer)
+    examples = []
+    places = [("thailand", "TH"), ("malaysia", "MY"), ("korea", "KR"), ("japan", "JP"),
+              ("singapore", "SG")]
+    frames = ["go to {} to work", "work in {} how", "{} job legal?", "is {} safe",
+              "i want go {}", "documents for {} please", "how much fee to {}", "visa {}"]
+    for place, code in places:
+      for frame in frames:
+        text = frame.format(place)
+        start = text.index(place)
+        examples.append(message(text, [{"start": start, "end": start + len(place),
+                                        "value": code, "entity": "country"}], "ask"))
+    data = TrainingData(examples)
+    tokenizer.process_training_data(data)
+    def featurize(msg: Message) -> None:  # Rasa's CRF skips messages without features
+        msg.features.append(Features(scipy.sparse.coo_matrix([[1.0]]), "sentence", "text", "x"))
+
+    for example in examples:
+        featurize(example)
+    storage, resource = LocalModelStorage(tmp_path), Resource("crf")
+    context = ExecutionContext({}, "1")
+    config = PersistedCRFEntityExtractor.get_default_config()
+    trained = PersistedCRFEntityExtractor.create(config, storage, resource, context)
+    trained.train(data)
+    expected = message("go to korea to work")
+    tokenizer.process([expected])
+    featurize(expected)
+    trained.process([expected])
+
+    def no_fitting(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the CRF was fitted again at load time")
+
+    monkeypatch.setattr(CRFEntityExtractor, "train_model", classmethod(no_fitting))
+    loaded = PersistedCRFEntityExtractor.load(config, storage, resource, context)
+    probe = message("go to korea to work")
+    tokenizer.process([probe])
+    featurize(probe)
+    loaded.process([probe])
+    assert [e["value"] for e in probe.get("entities")] == ["korea"]
+    assert probe.get("entities") == expected.get("entities")

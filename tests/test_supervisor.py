@@ -71,3 +71,16 @@ async def test_a_service_that_never_gets_healthy_fails_start_and_cleans_up() -> 
     with pytest.raises(RuntimeError, match="bad did not become healthy"):
         await sup.start()
     assert bad.process is not None and bad.process.returncode is not None
+
+
+async def test_start_with_next_starts_both_at_once_and_still_requires_both_healthy() -> None:
+    slow = Service(name="slow", argv=[sys.executable, "-c", "import time; time.sleep(30)"],
+                   health_url=f"http://127.0.0.1:{free_port()}/", ready_timeout=1.5,
+                   start_with_next=True)
+    web = http_service("web", free_port())
+    sup = Supervisor([slow, web])
+    with pytest.raises(RuntimeError, match="slow did not become healthy"):
+        await sup.start()
+    # web was started without waiting for slow, and both were stopped when slow failed
+    assert web.process is not None and web.process.returncode is not None
+    assert slow.process is not None and slow.process.returncode is not None
