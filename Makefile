@@ -54,7 +54,7 @@ nlu-report: setup compile-catalogs
 nlu-cv: setup
 	$(VENV)/bin/rasa test nlu --cross-validation --folds 3 --nlu nlu_data --config config.yml --out var/cv
 
-bench: setup compile-catalogs train
+bench: setup e2e-setup compile-catalogs train
 	$(PY) -m bench
 
 clean:

@@ -1,15 +1,22 @@
-"""Conversation-turn figures through the real stack, the queue's throughput, cold start, memory.
+"""Conversation turns through the real stack, beside stock Rasa 3.6 on the same data.
 
-Starts `safemig serve` (Rasa + action server, as in production), measures after a warm-up:
-- a plain answer turn (rendered by the catalog NLG, no action server call),
-- a turn that runs a custom action (action_answer_topic),
-- a full report turn (message -> stored in SQLite -> acknowledged),
-each as p50/p95 over repeated runs; the queue's sustained reports per second on its own;
-cold start until the first answer; resident memory of each process.
+Two stacks, one after the other, each measured the same way through Rasa's REST channel:
+- ours: `safemig serve` (Rasa + action server as in production);
+- the anchor: stock Rasa as its users set it up: WhitespaceTokenizer, CountVectors, DIET,
+  RulePolicy, SQL tracker store (SQLite), domain responses, the same action server and the
+  standard action-server round trip.
+For each: cold start until the first answer; p50/p95 of a plain answer, of a turn that runs a
+custom action and (ours) of a report turn that writes to the queue, over RUNS turns after
+WARMUP; sustained turns per second with 20 and 100 users at once; resident memory. The queue's
+own reports per second are measured on their own.
+
+The anchor's DIET is trained for one epoch: what it costs per message does not depend on the
+epochs, and 100 epochs would take most of an hour here (its accuracy is in docs/nlu.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -23,11 +30,15 @@ import uuid
 from pathlib import Path
 
 import httpx
+import yaml
 
 from safemig.config import PROJECT_ROOT, Settings
+from safemig.supervisor import QUIET_ENV
 
 RUNS = 200
 WARMUP = 20
+LOADS = {20: 20, 100: 6}  # users at once -> turns each
+PLAIN, ACTION = "/greet", '/ask_costs{"country": "TH"}'
 
 
 def free_port() -> int:
@@ -55,26 +66,24 @@ def own_rss_mb(pid: int) -> float:
 
 
 class Stack:
-    def __init__(self, data_dir: Path) -> None:
-        self.rasa_port, self.action_port = free_port(), free_port()
-        self.env = {**os.environ, "SAFEMIG_RASA_PORT": str(self.rasa_port),
-                    "SAFEMIG_ACTION_PORT": str(self.action_port), "SAFEMIG_DATA_DIR": str(data_dir),
-                    "TELEGRAM_BOT_TOKEN": ""}
-        self.url = f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+    """Running processes answering on a REST webhook; started in their own sessions."""
+
+    def __init__(self, commands: list[list[str]], env: dict[str, str], rasa_port: int) -> None:
+        self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "safemig.cli", "serve"],
-                                     cwd=PROJECT_ROOT, env=self.env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.procs = [subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True) for argv in commands]
         self.client = httpx.Client(timeout=60)
 
     def first_answer_seconds(self) -> float:
         while True:
             try:
-                if self.client.post(self.url, json={"sender": "cold", "message": "hi"}).json():
+                if self.client.post(self.url, json={"sender": "cold", "message": PLAIN}).json():
                     return round(time.perf_counter() - self.started, 1)
             except (httpx.HTTPError, ValueError):
                 time.sleep(0.1)
-            if self.proc.poll() is not None:
+            if any(p.poll() is not None for p in self.procs):
                 raise RuntimeError("stack exited")
 
     def turn(self, sender: str, text: str) -> tuple[float, list]:
@@ -83,9 +92,9 @@ class Stack:
         return (time.perf_counter() - start) * 1000, replies
 
     def memory(self) -> dict[str, float]:
-        """Resident memory per process of the stack (the supervisor's children and theirs)."""
+        """Resident memory per process of the stack (and of their children)."""
         figures: dict[str, float] = {}
-        todo = [self.proc.pid]
+        todo = [p.pid for p in self.procs]
         while todo:
             pid = todo.pop()
             kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
@@ -101,20 +110,76 @@ class Stack:
         return figures
 
     def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
+        for proc in self.procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            proc.wait(timeout=30)
 
 
-def measure_turns(stack: Stack) -> dict[str, dict[str, float]]:
+def project_stack(data_dir: Path) -> Stack:
+    rasa_port = free_port()
+    env = {**os.environ, "SAFEMIG_RASA_PORT": str(rasa_port),
+           "SAFEMIG_ACTION_PORT": str(free_port()), "SAFEMIG_DATA_DIR": str(data_dir),
+           "TELEGRAM_BOT_TOKEN": ""}
+    return Stack([[sys.executable, "-m", "safemig.cli", "serve"]], env, rasa_port)
+
+
+def stock_model() -> Path:
+    """A full stock-Rasa model of our domain, rules and NLU data (cached by input hash)."""
+    from bench.nlu_report import BENCH_MODELS, STOCK_PIPELINE, _hash, write_config
+
+    pipeline = [{**c, "epochs": 1} if c["name"] == "DIETClassifier" else c
+                for c in STOCK_PIPELINE]
+    inputs = [PROJECT_ROOT / d for d in ("domain", "nlu_data", "dialogue")]
+    model = BENCH_MODELS / f"stock-turns-{_hash(pipeline, *inputs)}.tar.gz"
+    if model.exists():
+        return model
+    BENCH_MODELS.mkdir(parents=True, exist_ok=True)
+    config = write_config(model.with_suffix("").with_suffix(".yml"), pipeline)
+    policies = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["policies"]
+    config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()),
+                                      "policies": policies}, allow_unicode=True))
+    print("training the stock-Rasa anchor model (DIET, 1 epoch)...", flush=True)
+    subprocess.run([str(Path(sys.executable).with_name("rasa")), "train", "--config",
+                    str(config), "--domain", "domain", "--data", "nlu_data", "dialogue",
+                    "--out", str(BENCH_MODELS),
+                    "--fixed-model-name", model.name.removesuffix(".tar.gz")],
+                   check=True, cwd=PROJECT_ROOT, env={**os.environ, **QUIET_ENV},
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return model
+
+
+def stock_stack(data_dir: Path, model: Path) -> Stack:
+    rasa_port, action_port = free_port(), free_port()
+    endpoints = data_dir / "stock-endpoints.yml"
+    endpoints.write_text(yaml.safe_dump({
+        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
+        "tracker_store": {"type": "SQL", "dialect": "sqlite",
+                          "db": str(data_dir / "stock-tracker.db")}}))
+    env = {**os.environ, **QUIET_ENV, "SAFEMIG_DATA_DIR": str(data_dir),
+           "SAFEMIG_ACTION_PORT": str(action_port), "TELEGRAM_BOT_TOKEN": ""}
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    return Stack([
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        [rasa, "run", "-i", "127.0.0.1", "-p", str(rasa_port), "--model", str(model),
+         "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+    ], env, rasa_port)
+
+
+def measure_turns(stack: Stack, with_report: bool) -> dict[str, dict[str, float]]:
     plain, action, report = [], [], []
     for i in range(WARMUP + RUNS):
         sender = f"bench-{uuid.uuid4().hex[:8]}"
-        ms, _ = stack.turn(sender, "/greet")
+        stack.turn(sender, PLAIN)  # opens the conversation (session start)
+        ms, _ = stack.turn(sender, PLAIN)
         if i >= WARMUP:
             plain.append(ms)
-        ms, _ = stack.turn(sender, '/ask_costs{"country": "TH"}')
+        ms, _ = stack.turn(sender, ACTION)
         if i >= WARMUP:
             action.append(ms)
+    figures = {"plain answer": percentiles(plain), "custom action": percentiles(action)}
+    if not with_report:
+        return figures
     for i in range(WARMUP + RUNS // 2):
         sender = f"bench-{uuid.uuid4().hex[:8]}"
         stack.turn(sender, "/report_abuse")
@@ -124,8 +189,51 @@ def measure_turns(stack: Stack) -> dict[str, dict[str, float]]:
         assert any("SM-" in r.get("text", "") for r in replies), replies
         if i >= WARMUP:
             report.append(ms)
-    return {"plain answer": percentiles(plain), "custom action": percentiles(action),
-            "report filed (stored + acknowledged)": percentiles(report)}
+    figures["report filed (stored + acknowledged)"] = percentiles(report)
+    return figures
+
+
+async def _throughput(url: str, users: int, turns_each: int) -> dict[str, float]:
+    """`users` conversations at once, each sending its turns back to back."""
+    latencies: list[float] = []
+    failed = 0
+
+    async def user(client: httpx.AsyncClient) -> None:
+        nonlocal failed
+        sender = f"load-{uuid.uuid4().hex[:8]}"
+        for i in range(turns_each):
+            start = time.perf_counter()
+            try:
+                response = await client.post(url, json={
+                    "sender": sender, "message": PLAIN if i % 2 == 0 else ACTION})
+                ok = response.status_code == 200 and bool(response.json())
+            except (httpx.HTTPError, ValueError):
+                ok = False
+            if ok:
+                latencies.append((time.perf_counter() - start) * 1000)
+            else:
+                failed += 1
+
+    limits = httpx.Limits(max_connections=users + 5)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(user(client) for _ in range(users)))
+        wall = time.perf_counter() - started
+    return {"users": users, "turns": users * turns_each, "answered": len(latencies),
+            "failed": failed, "turns_per_s": round(len(latencies) / wall, 1),
+            **percentiles(latencies)}
+
+
+def measure_stack(stack: Stack, with_report: bool) -> dict:
+    try:
+        cold = stack.first_answer_seconds()
+        turns = measure_turns(stack, with_report)
+        load = [asyncio.run(_throughput(stack.url, users, each))
+                for users, each in LOADS.items()]
+        memory = stack.memory()
+    finally:
+        stack.stop()
+    return {"cold_start_s": cold, "turns": turns, "throughput": load, "memory_mb": memory}
 
 
 def queue_throughput(data_dir: Path, n: int = 500) -> dict[str, float]:
@@ -141,20 +249,22 @@ def queue_throughput(data_dir: Path, n: int = 500) -> dict[str, float]:
     return {"reports": n, "reports_per_second": round(n / seconds, 1)}
 
 
-def main() -> dict:
+def main(with_anchor: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        stack = Stack(data)
-        try:
-            cold = stack.first_answer_seconds()
-            turns = measure_turns(stack)
-            memory = stack.memory()
-        finally:
-            stack.stop()
+        ours = measure_stack(project_stack(data / "ours"), with_report=True)
+        anchor = None
+        if with_anchor:
+            model = stock_model()
+            (data / "stock").mkdir()
+            anchor = measure_stack(stock_stack(data / "stock", model), with_report=False)
         queue = queue_throughput(data)
-    return {"cold_start_s": cold, "turns": turns, "memory_mb": memory, "queue": queue,
-            "runs": RUNS, "warmup": WARMUP}
+    size = lambda p: round(p.stat().st_size / 1e6, 1)  # noqa: E731
+    models = {"ours": size(PROJECT_ROOT / "models" / "safemig.tar.gz"),
+              "stock": size(model) if with_anchor else None}
+    return {"ours": ours, "stock": anchor, "queue": queue, "model_mb": models, "runs": RUNS,
+            "warmup": WARMUP}
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=1))
+    print(json.dumps(main(with_anchor="--no-anchor" not in sys.argv), indent=1))
