@@ -197,3 +197,21 @@ def test_crf_extractor_loads_its_fitted_taggers_without_fitting_again(
     loaded.process([probe])
     assert [e["value"] for e in probe.get("entities")] == ["korea"]
     assert probe.get("entities") == expected.get("entities")
+
+
+def test_word_features_keep_khmer_lao_burmese_words_whole(tmp_path: Path) -> None:
+    """Rasa's own pattern cut တူရကီ into consonant pieces; ours keeps every token whole."""
+    from safemig.nlu.featurizers import TokenCountVectorsFeaturizer
+
+    texts = ["ខ្ញុំចង់ទៅថៃ", "ຂ້ອຍຢາກໄປໄທ", "တူရကီ သွားချင်တယ်", "go to thailand"]
+    examples = [message(t, intent="ask") for t in texts]
+    data = TrainingData(examples)
+    make(c.MultiScriptTokenizer).process_training_data(data)
+    featurizer = TokenCountVectorsFeaturizer.create(
+        TokenCountVectorsFeaturizer.get_default_config(), LocalModelStorage(tmp_path),
+        Resource("cv"), ExecutionContext({}, "1"))
+    featurizer.train(data)
+    vocabulary = set(featurizer.vectorizers["text"].vocabulary_)
+    tokens = {t.text.lower() for m in examples for t in m.get("text_tokens")}
+    assert {"ខ្ញុំ", "တူရကီ", "thailand"} <= vocabulary
+    assert vocabulary == tokens  # nothing cut, nothing added
