@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -91,7 +92,9 @@ def train_nlu(name: str, pipeline: list[dict], data: Path,
     timing = BENCH_MODELS / f"{name}-{code}.seconds"
     if model.exists():
         return model, float(timing.read_text()) if timing.exists() else None
-    older = sorted(BENCH_MODELS.glob(f"{name}-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    older = sorted((p for p in BENCH_MODELS.glob(f"{name}-*.tar.gz")
+                    if re.fullmatch(rf"{re.escape(name)}-[0-9a-f]{{12}}\.tar\.gz", p.name)),
+                   key=lambda p: p.stat().st_mtime)
     if reuse_latest and older:
         REUSED.append(f"{older[-1].name} (trained {time.ctime(older[-1].stat().st_mtime)}, "
                       "on the training data as it was then)")
@@ -131,8 +134,8 @@ def sib_training_file(lang: str, folder: Path) -> Path:
     return folder
 
 
-async def sib_accuracy(model: Path, lang: str) -> float:
-    parser = Parser(model)
+async def sib_accuracy(model: Path, lang: str, stock_rasa: bool = False) -> float:
+    parser = Parser(model, stock_rasa=stock_rasa)
     rows = sib_split(lang, "test")
     right = 0
     for text, topic in rows:  # the pipelines run without a fallback here: top guess counts
@@ -155,7 +158,7 @@ def sib200(include_anchor: bool, reuse_anchor: bool = False) -> dict[str, dict[s
         if include_anchor:
             model, _ = train_nlu(f"sib-stock-{lang}", stock, data, reuse_latest=reuse_anchor)
             results["stock Rasa (anchor)"][lang] = round(
-                asyncio.run(sib_accuracy(model, lang)), 3)
+                asyncio.run(sib_accuracy(model, lang, stock_rasa=True)), 3)
     return results
 
 
@@ -256,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_anchor:
         anchor_model, train_s["stock Rasa anchor"] = train_nlu(
             "stock", STOCK_PIPELINE, data, reuse_latest=args.reuse_anchor)
-        anchor = asyncio.run(evaluate(heldout_files(), anchor_model))
+        anchor = asyncio.run(evaluate(heldout_files(), anchor_model, stock_rasa=True))
     separate = separate_models()
     sib = sib200(include_anchor=not args.no_anchor, reuse_anchor=args.reuse_anchor)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

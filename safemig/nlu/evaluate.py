@@ -143,9 +143,12 @@ def score(name: str, examples: list[Example], predictions: list[Prediction]) -> 
 class Parser:
     """A loaded Rasa model that parses text the way the server does."""
 
-    def __init__(self, model: Path) -> None:
+    def __init__(self, model: Path, stock_rasa: bool = False) -> None:
         from rasa.core.agent import Agent
 
+        from safemig import graph_runner
+
+        graph_runner.install(enabled=not stock_rasa)  # as the server runs it
         self.agent = Agent.load(str(model))
 
     async def parse(self, text: str) -> Prediction:
@@ -162,8 +165,8 @@ class Parser:
                           countries, seconds)
 
 
-async def evaluate(paths: list[Path], model: Path) -> list[Report]:
-    parser = Parser(model)
+async def evaluate(paths: list[Path], model: Path, stock_rasa: bool = False) -> list[Report]:
+    parser = Parser(model, stock_rasa=stock_rasa)
     reports = []
     for name, examples in sorted(group_by_language(paths).items()):
         predictions = [await parser.parse(e.text) for e in examples]
