@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from safemig.config import Settings
@@ -56,6 +57,15 @@ def train(settings: Settings, force: bool = False) -> bool:
 
     from safemig.supervisor import QUIET_ENV
 
+    started = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=root, env={**os.environ, **QUIET_ENV})
+    seconds = round(time.perf_counter() - started, 1)
+    print(f"Trained in {seconds} s.", flush=True)
     _stamp_path(settings).write_text(json.dumps(input_hashes(root), indent=1))
+    last_training_path(settings).write_text(json.dumps({"seconds": seconds}))
     return True
+
+
+def last_training_path(settings: Settings) -> Path:
+    """How long the last full training took (read by `make bench`)."""
+    return settings.model_dir / "last_training.json"
