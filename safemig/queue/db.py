@@ -8,6 +8,7 @@ grow columns to fit whatever a client sends.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,9 +39,27 @@ def connect(path: str | Path) -> Database:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
     db = Database(conn)
     db.execute("PRAGMA foreign_keys = ON")
-    db.enable_wal()
+    _enable_wal(db)
     db.execute("PRAGMA synchronous = FULL")  # an acknowledged report survives a power cut
     return db
+
+
+def _enable_wal(db: Database) -> None:
+    """Switch a new file to WAL, waiting for other processes doing the same.
+
+    SQLite answers `PRAGMA journal_mode=wal` with "database is locked" at once, without its
+    busy timeout, when another connection is switching the same new file (bot and CLI starting
+    together: 18 of 200 three-way races here). Retry until the busy timeout would have expired.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def migrate(db: Database) -> None:
