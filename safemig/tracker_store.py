@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 _COLUMNS = {"id": int, "sender_id": str, "type_name": str, "timestamp": float,
             "intent_name": str, "action_name": str, "data": str}
 
-# Events since the latest SessionStarted of a conversation (all of them if it has none).
+# Events since the latest SessionStarted of a conversation (all of them if it has none);
+# {what} is the selected column or aggregate.
 _SINCE_SESSION_START = """
-SELECT data FROM events WHERE sender_id = :sid AND (
+SELECT {what} FROM events WHERE sender_id = :sid AND (
     timestamp >= (SELECT max(timestamp) FROM events
                   WHERE sender_id = :sid AND type_name = :session_started)
     OR (SELECT max(timestamp) FROM events
@@ -79,8 +80,7 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
                 self._cache.move_to_end(sender_id)
                 return tracker
             del self._cache[sender_id]  # changed but never saved: the database is the truth
-        rows = self._conn.execute(_SINCE_SESSION_START, {
-            "sid": sender_id, "session_started": SessionStarted.type_name}).fetchall()
+        rows = self._latest_session(sender_id, "data").fetchall()
         if not rows:
             return None
         tracker = self._from_rows(sender_id, rows)
@@ -110,9 +110,7 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
         if cached is not None and cached[0] is tracker:
             stored = cached[1]
         else:  # a tracker built elsewhere: compare with the stored session, as Rasa does
-            stored = len(self._conn.execute(_SINCE_SESSION_START, {
-                "sid": tracker.sender_id,
-                "session_started": SessionStarted.type_name}).fetchall())
+            stored = self._latest_session(tracker.sender_id, "count(*)").fetchone()[0]
         events = list(tracker.events)
         new = events[stored:]
         if new:
@@ -132,6 +130,10 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
                                       (sender_id,)).rowcount
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _latest_session(self, sender_id: str, what: str) -> sqlite3.Cursor:
+        return self._conn.execute(_SINCE_SESSION_START.format(what=what), {
+            "sid": sender_id, "session_started": SessionStarted.type_name})
 
     def _from_rows(self, sender_id: str, rows: list[tuple[str]]) -> DialogueStateTracker:
         events = [json.loads(data) for (data,) in rows]
