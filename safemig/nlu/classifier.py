@@ -10,6 +10,7 @@ threshold works as usual.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import joblib
@@ -20,6 +21,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
@@ -29,13 +31,15 @@ log = logging.getLogger(__name__)
 _FILE = "linear_intent.joblib"
 
 
+def _sentence_features(message: Message) -> Iterator[Features]:
+    """Sentence-level sparse features of the text, one per featurizer (words, chars, regex)."""
+    return (f for f in message.features
+            if f.attribute == TEXT and f.is_sparse() and f.type == "sentence")
+
+
 def _blocks(message: Message) -> dict[str, scipy.sparse.csr_matrix]:
-    """Sentence-level sparse features per featurizer (word n-grams, char n-grams, regex)."""
-    return {
-        str(f.origin): scipy.sparse.csr_matrix(f.features)
-        for f in message.features
-        if f.attribute == TEXT and f.is_sparse() and f.type == "sentence"
-    }
+    return {str(f.origin): scipy.sparse.csr_matrix(f.features)
+            for f in _sentence_features(message)}
 
 
 def _tfidf(counts: scipy.sparse.csr_matrix, idf: np.ndarray) -> scipy.sparse.csr_matrix:
@@ -121,9 +125,9 @@ class LinearIntentClassifier(GraphComponent):
         parts = []
         for origin, transformer in tfidf.items():
             width = transformer.idf_.shape[0]
-            blocks = [r.get(origin, scipy.sparse.csr_matrix((1, width))) for r in rows]
-            block = blocks[0] if len(blocks) == 1 else scipy.sparse.vstack(blocks)
-            parts.append(_tfidf(scipy.sparse.csr_matrix(block), transformer.idf_))
+            block = scipy.sparse.vstack(
+                [r.get(origin, scipy.sparse.csr_matrix((1, width))) for r in rows], format="csr")
+            parts.append(_tfidf(block, transformer.idf_))
         return scipy.sparse.hstack(parts).tocsr()
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -172,10 +176,7 @@ class _Scorer:
 
     def scores(self, message: Message) -> np.ndarray | None:
         total = None
-        for feature in message.features:
-            if (feature.attribute != TEXT or feature.type != "sentence"
-                    or not feature.is_sparse()):
-                continue
+        for feature in _sentence_features(message):
             block = self._blocks.get(str(feature.origin))
             if block is None:
                 continue
