@@ -1,9 +1,10 @@
 """`make bench`: run the benchmarks and write docs/benchmarks.md plus JSON in docs/bench/.
 
-Runs the conversation-turn bench (ours and the stock-Rasa anchor, bench/turns.py) and the
-Telegram bench (bench/telegram_e2e.py, when the emulator is installed), then writes one table.
-The NLU figures come from `make nlu-report` (docs/bench/nlu.json), which trains the 40-epoch
-anchor and takes longer than this command's 10-minute budget.
+Runs the conversation-turn bench (ours and the stock-Rasa anchor, bench/turns.py), the
+Telegram bench (bench/telegram_e2e.py, when the emulator is installed) and the held-out NLU
+evaluation of the current model, then writes one table. The NLU anchor's figures come from
+`make nlu-report` (docs/bench/nlu.json), which trains the 40-epoch anchor and takes longer
+than this command's 10-minute budget.
 """
 
 from __future__ import annotations
@@ -96,20 +97,20 @@ def table(turns: dict, nlu: dict | None, telegram: str | None) -> str:
              "(bench/turns.py says how it is set up). The load generator runs on the same "
              "2 cores.", "",
              "| figure | ours | stock Rasa | ours vs stock | target |", "|---|---|---|---|---|"]
-    for name, ours, stock, unit in rows(turns, nlu):
+    figures = rows(turns, nlu)
+    for name, ours, stock, unit in figures:
         lower = unit != "turns/s"
         shown = ratio(ours, stock) if lower else ratio(stock, ours)
         lines.append(f"| {name} | {ours} {unit} | "
                      f"{f'{stock} {unit}' if stock is not None else 'n/a'} | {shown} | "
                      f"{verdict(name, ours)} |")
-    no_anchor = [name for name, ours, stock, _ in rows(turns, nlu) if stock is None]
+    no_anchor = [name for name, _, stock, _ in figures if stock is None]
     if no_anchor:
         lines += ["", f"No anchor figure for: {', '.join(no_anchor)}. The stock stack runs the "
                   "same report form and actions, but its NLU did not carry the form through to "
                   "a filed report, so there is no like-for-like turn to time."]
     lines += ["", "Targets missed and why:", ""]
-    missed = [name for name, ours, _, _ in rows(turns, nlu)
-              if "missed" in verdict(name, ours)]
+    missed = [name for name, ours, _, _ in figures if "missed" in verdict(name, ours)]
     lines += [f"- {name}: {WHY_MISSED.get(name, 'see docs/benchmarks-notes.md')}"
               for name in missed] or ["- none"]
     ours, stock = turns["ours"], turns.get("stock") or {}

@@ -57,9 +57,9 @@ def project_pipeline(entities: bool = True) -> list[dict]:
     return pipeline
 
 
-def write_config(path: Path, pipeline: list[dict]) -> Path:
+def write_config(path: Path, pipeline: list[dict], policies: list[dict] | None = None) -> Path:
     path.write_text(yaml.safe_dump({"recipe": "default.v1", "language": "en",
-                                    "pipeline": pipeline, "policies": []},
+                                    "pipeline": pipeline, "policies": policies or []},
                                    allow_unicode=True), encoding="utf-8")
     return path
 

@@ -33,6 +33,7 @@ import httpx
 import yaml
 
 from safemig.config import PROJECT_ROOT, Settings
+from safemig.nlu.evaluate import percentile
 from safemig.supervisor import QUIET_ENV
 
 RUNS = 200
@@ -48,10 +49,8 @@ def free_port() -> int:
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
-    return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(pick(0.95), 1),
-            "n": len(ordered)}
+    return {"p50_ms": round(statistics.median(samples), 1),
+            "p95_ms": round(percentile(samples, 0.95), 1), "n": len(samples)}
 
 
 def own_rss_mb(pid: int) -> float:
@@ -135,10 +134,8 @@ def stock_model() -> Path:
     if model.exists():
         return model
     BENCH_MODELS.mkdir(parents=True, exist_ok=True)
-    config = write_config(model.with_suffix("").with_suffix(".yml"), pipeline)
     policies = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["policies"]
-    config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()),
-                                      "policies": policies}, allow_unicode=True))
+    config = write_config(model.with_suffix("").with_suffix(".yml"), pipeline, policies)
     print("training the stock-Rasa anchor model (DIET, 1 epoch)...", flush=True)
     subprocess.run([str(Path(sys.executable).with_name("rasa")), "train", "--config",
                     str(config), "--domain", "domain", "--data", "nlu_data", "dialogue",

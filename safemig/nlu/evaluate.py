@@ -90,7 +90,8 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
             "support": tp + fn}
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -135,8 +136,8 @@ def score(name: str, examples: list[Example], predictions: list[Prediction]) -> 
     report.country = _prf(tp, fp, fn)
     report.country_role_accuracy = round(role_right / role_total, 4) if role_total else None
     times = [p.seconds * 1000 for p in predictions]
-    report.parse_ms_p50 = round(_percentile(times, 0.5), 2)
-    report.parse_ms_p95 = round(_percentile(times, 0.95), 2)
+    report.parse_ms_p50 = round(percentile(times, 0.5), 2)
+    report.parse_ms_p95 = round(percentile(times, 0.95), 2)
     return report
 
 
