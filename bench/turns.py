@@ -7,7 +7,8 @@ Two stacks, one after the other, each measured the same way through Rasa's REST 
   standard action-server round trip.
 For each: cold start until the first answer; p50/p95 of a plain answer, of a turn that runs a
 custom action and (ours) of a report turn that writes to the queue, over RUNS turns after
-WARMUP; sustained turns per second with 20 and 100 users at once; resident memory. The queue's
+WARMUP; sustained turns per second with 20 and 100 users at once; resident memory. Ours once
+more with two Rasa workers (SAFEMIG_RASA_WORKERS=2): 20-user throughput and memory. The queue's
 own reports per second are measured on their own.
 
 The anchor's DIET is trained for one epoch: what it costs per message does not depend on the
@@ -53,15 +54,22 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "p95_ms": round(percentile(samples, 0.95), 1), "n": len(samples)}
 
 
+def _proc_kb(path: str, field: str) -> float:
+    try:
+        return sum(int(line.split()[1]) for line in Path(path).read_text().splitlines()
+                   if line.startswith(field))
+    except OSError:
+        return 0.0
+
+
 def own_rss_mb(pid: int) -> float:
     """Resident memory of one process, from /proc."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS:") / 1024
+
+
+def own_pss_mb(pid: int) -> float:
+    """Its share of resident memory: pages shared with forked workers counted once overall."""
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:") / 1024
 
 
 class Stack:
@@ -91,8 +99,10 @@ class Stack:
         return (time.perf_counter() - start) * 1000, replies
 
     def memory(self) -> dict[str, float]:
-        """Resident memory per process of the stack (and of their children)."""
+        """Resident memory per process of the stack (and of their children), and the total
+        of their proportional shares (PSS), which counts pages shared after a fork once."""
         figures: dict[str, float] = {}
+        pss = 0.0
         todo = [p.pid for p in self.procs]
         while todo:
             pid = todo.pop()
@@ -105,7 +115,9 @@ class Stack:
             name = ("rasa" if "bin/rasa" in cmd else "actions" if "rasa_sdk" in cmd
                     else "supervisor")
             figures[name] = round(figures.get(name, 0) + own_rss_mb(pid), 1)
+            pss += own_pss_mb(pid)
         figures["total"] = round(sum(figures.values()), 1)
+        figures["total_pss"] = round(pss, 1)
         return figures
 
     def stop(self) -> None:
@@ -115,11 +127,11 @@ class Stack:
             proc.wait(timeout=30)
 
 
-def project_stack(data_dir: Path) -> Stack:
+def project_stack(data_dir: Path, rasa_workers: int = 1) -> Stack:
     rasa_port = free_port()
     env = {**os.environ, "SAFEMIG_RASA_PORT": str(rasa_port),
            "SAFEMIG_ACTION_PORT": str(free_port()), "SAFEMIG_DATA_DIR": str(data_dir),
-           "TELEGRAM_BOT_TOKEN": ""}
+           "TELEGRAM_BOT_TOKEN": "", "SAFEMIG_RASA_WORKERS": str(rasa_workers)}
     return Stack([[sys.executable, "-m", "safemig.cli", "serve"]], env, rasa_port)
 
 
@@ -245,6 +257,20 @@ def measure_stack(stack: Stack, with_report: bool) -> dict:
     return {"cold_start_s": cold, "turns": turns, "throughput": load, "memory_mb": memory}
 
 
+def measure_workers(stack: Stack, workers: int) -> dict:
+    """Throughput with 20 users and memory when Rasa runs `workers` worker processes."""
+    try:
+        cold = stack.first_answer_seconds()
+        for i in range(WARMUP):
+            stack.turn("warm-up", PLAIN if i % 2 == 0 else ACTION)
+        load = asyncio.run(_throughput(stack.url, 20, LOADS[20]))
+        memory = stack.memory()
+    finally:
+        stack.stop()
+    return {"rasa_workers": workers, "cold_start_s": cold, "throughput": [load],
+            "memory_mb": memory}
+
+
 def queue_throughput(data_dir: Path, n: int = 500) -> dict[str, float]:
     from safemig.queue.store import Queue
 
@@ -262,6 +288,7 @@ def main(with_anchor: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         ours = measure_stack(project_stack(data / "ours"), with_report=True)
+        two = measure_workers(project_stack(data / "two-workers", rasa_workers=2), 2)
         anchor = None
         if with_anchor:
             model = stock_model()
@@ -271,7 +298,8 @@ def main(with_anchor: bool = True) -> dict:
     size = lambda p: round(p.stat().st_size / 1e6, 1)  # noqa: E731
     models = {"ours": size(PROJECT_ROOT / "models" / "safemig.tar.gz"),
               "stock": size(model) if with_anchor else None}
-    return {"ours": ours, "stock": anchor, "queue": queue, "model_mb": models, "runs": RUNS,
+    return {"ours": ours, "ours_2_workers": two, "stock": anchor, "queue": queue,
+            "model_mb": models, "runs": RUNS,
             "warmup": WARMUP}
 
 

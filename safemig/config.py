@@ -39,6 +39,7 @@ class Settings:
     action_port: int = 5055
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     rasa_timeout: float = 5.0
+    rasa_workers: int = 1
     telegram_token: str | None = field(default=None, repr=False)
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_mode: str = "polling"
@@ -69,6 +70,10 @@ class Settings:
     def tracker_db_path(self) -> Path:
         return self.data_dir / "rasa_tracker.db"
 
+    @property
+    def lock_db_path(self) -> Path:
+        return self.data_dir / "rasa_locks.db"
+
 
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
@@ -86,6 +91,7 @@ def load_settings() -> Settings:
         "rasa_port": int(env.get("SAFEMIG_RASA_PORT", "5005")),
         "action_port": int(env.get("SAFEMIG_ACTION_PORT", "5055")),
         "rasa_timeout": float(env.get("SAFEMIG_RASA_TIMEOUT", "5")),
+        "rasa_workers": int(env.get("SAFEMIG_RASA_WORKERS", "1")),
         "telegram_token": env.get("TELEGRAM_BOT_TOKEN") or None,
         "telegram_base_url": env.get("TELEGRAM_BASE_URL", "https://api.telegram.org/bot"),
         "telegram_mode": env.get("TELEGRAM_MODE", "polling"),

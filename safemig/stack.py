@@ -23,6 +23,9 @@ def stack_env(settings: Settings) -> dict[str, str]:
         "SAFEMIG_RASA_PORT": str(settings.rasa_port),
         "SAFEMIG_RASA_TOKEN": settings.rasa_token,
         "SAFEMIG_TRACKER_DB": str(settings.tracker_db_path),
+        "SAFEMIG_LOCK_DB": str(settings.lock_db_path),
+        # Rasa starts more than one Sanic worker only with a shared lock store (endpoints.yml).
+        "SANIC_WORKERS": str(settings.rasa_workers),
         "SAFEMIG_ROOT": str(settings.project_root),
         "SAFEMIG_DATA_DIR": str(settings.data_dir),
     }

@@ -7,10 +7,12 @@ This store writes the same `events` table (same columns, so an existing tracker 
 working and the usual SQL queries still apply), appends only the new events in one
 transaction, and hands back the tracker it saved last time instead of replaying its events.
 
-A cached tracker is used only while it holds exactly the events that were stored: if a turn
-failed after changing the tracker but before saving it, the next message reloads it from the
-database. One Rasa process owns the database (a second writer would make the cache stale);
-`safemig serve` runs exactly one.
+A cached tracker is used only while it holds exactly the events that were stored and the
+database holds nothing newer for that conversation: if a turn failed after changing the tracker
+but before saving it, or another Rasa worker answered the conversation's last message, the next
+message reloads it from the database (one indexed lookup of the conversation's last event id).
+Several Rasa workers can therefore share the file; Rasa's lock store
+(safemig/lock_store.py) makes sure only one of them handles a conversation at a time.
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ import logging
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SerializedTrackerAsText, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from safemig.sqlite import open_database
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +58,15 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
                  db: str = "tracker.db", cache_size: int | str = 1000,
                  event_broker: EventBroker | None = None, **kwargs: Any) -> None:
         super().__init__(domain, event_broker, **kwargs)
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
         # One connection on Rasa's event loop thread; autocommit off, one transaction per save.
-        self._conn = sqlite3.connect(db, check_same_thread=False)
-        database = sqlite_utils.Database(self._conn)
-        database.enable_wal()
-        database.execute("PRAGMA synchronous=NORMAL")
+        database = open_database(db, check_same_thread=False)
+        self._conn = database.conn
         events = database.table("events")
         events.create(_COLUMNS, pk="id", not_null={"sender_id", "type_name"},
                       if_not_exists=True)
         events.create_index(["sender_id"], index_name="ix_events_sender_id", if_not_exists=True)
-        self._cache: OrderedDict[str, tuple[DialogueStateTracker, int]] = OrderedDict()
+        # sender -> (tracker, events stored, id of the conversation's last stored event)
+        self._cache: OrderedDict[str, tuple[DialogueStateTracker, int, int]] = OrderedDict()
         self._cache_size = int(cache_size)
 
     # --- reading ---------------------------------------------------------------------------
@@ -75,11 +75,12 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
         """The tracker of the latest session: the saved object if it is unchanged since."""
         cached = self._cache.get(sender_id)
         if cached is not None:
-            tracker, stored = cached
-            if len(tracker.events) == stored:
+            tracker, stored, last_id = cached
+            if len(tracker.events) == stored and self._last_id(sender_id) == last_id:
                 self._cache.move_to_end(sender_id)
                 return tracker
-            del self._cache[sender_id]  # changed but never saved: the database is the truth
+            # changed but never saved, or saved by another worker: the database is the truth
+            del self._cache[sender_id]
         rows = self._latest_session(sender_id, "data").fetchall()
         if not rows:
             return None
@@ -139,10 +140,14 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
         events = [json.loads(data) for (data,) in rows]
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
+    def _last_id(self, sender_id: str) -> int | None:
+        return self._conn.execute("SELECT max(id) FROM events WHERE sender_id = ?",
+                                  (sender_id,)).fetchone()[0]
+
     def _remember(self, tracker: DialogueStateTracker, stored: int) -> None:
         if tracker.events.maxlen is not None:
             return  # a capped event history cannot tell new events from old by length
-        self._cache[tracker.sender_id] = (tracker, stored)
+        self._cache[tracker.sender_id] = (tracker, stored, self._last_id(tracker.sender_id))
         self._cache.move_to_end(tracker.sender_id)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,14 +61,14 @@ def trained_model() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data_dir = tmp_path_factory.mktemp("stack-data")
+@contextmanager
+def running_stack(data_dir: Path, **extra_env: str) -> Iterator[Stack]:
+    """`safemig serve` on free ports with its data in `data_dir`, stopped afterwards."""
     token = secrets.token_urlsafe(16)
     rasa_port, action_port = free_port(), free_port()
     env = {**os.environ, "SAFEMIG_RASA_PORT": str(rasa_port),
            "SAFEMIG_ACTION_PORT": str(action_port), "SAFEMIG_RASA_TOKEN": token,
-           "SAFEMIG_DATA_DIR": str(data_dir), "TELEGRAM_BOT_TOKEN": ""}
+           "SAFEMIG_DATA_DIR": str(data_dir), "TELEGRAM_BOT_TOKEN": "", **extra_env}
     log = (data_dir / "stack.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "safemig.cli", "serve"], cwd=PROJECT_ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -87,13 +88,21 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     if not ready:
         proc.kill()
         pytest.fail("stack did not start:\n" + (data_dir / "stack.log").read_text()[-4000:])
-    yield Stack(url, token, env, data_dir)
-    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+        yield Stack(url, token, env, data_dir)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack-data")) as running:
+        yield running
 
 
 @pytest.fixture

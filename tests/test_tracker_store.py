@@ -49,6 +49,27 @@ async def test_a_turn_that_failed_before_saving_is_not_served_from_memory(tmp_pa
     assert fresh.get_slot("origin") is None
 
 
+async def test_a_conversation_answered_by_another_worker_is_reloaded(tmp_path: Path) -> None:
+    """Two Rasa workers share the file: each must see what the other saved since."""
+    db = str(tmp_path / "shared.db")
+    first, second = SQLiteTrackerStore(DOMAIN, db=db), SQLiteTrackerStore(DOMAIN, db=db)
+    tracker = await first.get_or_create_tracker("u5")
+    tracker.update(SlotSet("origin", "KH"))
+    await first.save(tracker)
+
+    other = await second.retrieve("u5")  # the next message went to the other worker
+    assert other is not None and other.get_slot("origin") == "KH"
+    other.update(SlotSet("origin", "MM"))
+    await second.save(other)
+
+    back = await first.retrieve("u5")  # and the one after that came back to the first
+    assert back is not tracker and back is not None
+    assert back.get_slot("origin") == "MM"
+    back.update(SlotSet("origin", "LA"))
+    await first.save(back)
+    assert rows(tmp_path / "shared.db", "u5") == 4  # every event written exactly once
+
+
 async def test_retrieve_starts_at_the_latest_session(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     store = SQLiteTrackerStore(DOMAIN, db=str(db))

@@ -7,15 +7,13 @@ grow columns to fit whatever a client sends.
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-BUSY_TIMEOUT_SECONDS = 10.0
+from safemig.sqlite import open_database
 
 
 class QueueMigrations(Migrations):
@@ -28,38 +26,11 @@ MIGRATIONS = QueueMigrations("safemig.queue")
 
 
 def connect(path: str | Path) -> Database:
-    """Open (creating if needed) the queue database with WAL, foreign keys and a busy timeout.
-
-    WAL lets the bot write while staff read with the CLI; the busy timeout makes a second
-    writer wait instead of failing; foreign keys are off by default in SQLite.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # sqlite3's `timeout` is SQLite's busy timeout (PRAGMA busy_timeout) for this connection.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS)
-    db = Database(conn)
-    db.execute("PRAGMA foreign_keys = ON")
-    _enable_wal(db)
-    db.execute("PRAGMA synchronous = FULL")  # an acknowledged report survives a power cut
+    """Open (creating if needed) the queue database: WAL, busy timeout, foreign keys, and
+    synchronous=FULL so that an acknowledged report survives a power cut."""
+    db = open_database(path, synchronous="FULL")
+    db.execute("PRAGMA foreign_keys = ON")  # off by default in SQLite
     return db
-
-
-def _enable_wal(db: Database) -> None:
-    """Switch a new file to WAL, waiting for other processes doing the same.
-
-    SQLite answers `PRAGMA journal_mode=wal` with "database is locked" at once, without its
-    busy timeout, when another connection is switching the same new file (bot and CLI starting
-    together: 18 of 200 three-way races here). Retry until the busy timeout would have expired.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            db.enable_wal()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
 
 
 def migrate(db: Database) -> None:
