@@ -158,12 +158,10 @@ def table(turns: dict, nlu: dict | None, telegram: str | None) -> str:
         lines += ["## Telegram front end (Bot API emulator, bench/telegram_e2e.py)", "",
                   telegram, "",
                   "\"Emulator failed\" counts updates the emulator (telemelya) could not hand "
-                  "to the bot: its send_update answered HTTP 500, or it dropped the test "
-                  "client's connection. Those messages never reached the bot, so they measure "
-                  "the emulator, not the bot; with 100 simultaneous users on this machine it "
-                  "failed between a third and nearly all of them from one run to the next. "
-                  "The bot's own path under 100 users is the REST "
-                  "throughput row above (every turn answered).", ""]
+                  "to the bot (its send_update answered an error, or it dropped the test "
+                  "client's connection): those messages never reached the bot. The Telegram "
+                  "path adds the front end's own HTTP hop to Rasa, the emulator and the "
+                  "webhook's secret-header shim, all on the same 2 cores.", ""]
     lines += ["Where the time goes and what was changed: docs/benchmarks-notes.md.", ""]
     return "\n".join(lines)
 

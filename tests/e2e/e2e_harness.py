@@ -145,9 +145,13 @@ def _serve_shim(port: int, target: str, secret: str) -> None:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
-    server = http.server.ThreadingHTTPServer((LOCAL, port), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
+    class Server(http.server.ThreadingHTTPServer):
+        # socketserver's listen backlog is 5: with 100 users posting at once the rest of the
+        # connections were dropped and retried by the kernel until the emulator gave up (10 s).
+        request_queue_size = 1024
+        daemon_threads = True
+
+    Server((LOCAL, port), Handler).serve_forever()
 
 
 class SecretHeaderShim:
