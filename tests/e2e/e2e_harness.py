@@ -352,7 +352,9 @@ def start_rig(workdir: Path, *, ready_timeout: float = 300.0) -> Rig:
         emulator_env = {
             "MOCK_SERVER_HOST": LOCAL, "MOCK_SERVER_PORT": str(emu_port),
             "MOCK_SERVER_URL": f"http://{LOCAL}:{emu_port}",
-            "REDIS_URL": f"redis://{LOCAL}:{redis_port}/0",
+            # redis-py's asyncio pool holds 100 connections by default; every waiting
+            # long-poll keeps one, so 100 users at once exhausted it (HTTP 500 on send_update).
+            "REDIS_URL": f"redis://{LOCAL}:{redis_port}/0?max_connections=1000",
             "MINIO_ENDPOINT": f"{LOCAL}:{s3_port}", "MINIO_ACCESS_KEY": "e2e",
             "MINIO_SECRET_KEY": "e2e-secret", "MINIO_BUCKET": "e2e-media",
             "MINIO_USE_SSL": "false", "AUTH_KEYS": api_key,
