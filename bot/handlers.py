@@ -27,6 +27,7 @@ from bot import hooks, staff
 from bot.conversation import converse, say, user_language
 from bot.keyboards import LANG_PREFIX, decode_payload, language_picker
 from bot.services import BotContext
+from safemig.conversation_log import forget_conversation
 from safemig.language import is_decisive, script_language
 from safemig.languages import supported_languages
 
@@ -110,13 +111,16 @@ async def privacy(update: Update, context: BotContext) -> None:
 
 @per_user
 async def delete_my_data(update: Update, context: BotContext) -> None:
-    """/delete_my_data: forget the user's language and reports (open reports stay)."""
+    """/delete_my_data: forget the user's language, conversation and reports (open reports
+    stay)."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
     lang = user_language(context.services, update)
     blocked = await hooks.delete_report_data(user.id, context)
     context.services.store.delete_user(user.id)
+    # Rasa's copy of what they wrote (the bot talks to Rasa as sender str(user.id)).
+    forget_conversation(context.services.settings.tracker_db_path, str(user.id))
     log.info("update %s: user data deleted", update.update_id)
     await say(context, chat.id, "fe_delete_blocked" if blocked else "fe_deleted", lang)
 

@@ -21,11 +21,9 @@ def _setup_logging(settings: Settings) -> None:
 
 
 async def _run_stack(settings: Settings, with_telegram: bool, console: bool) -> int:
-    from safemig.lock_store import clear
     from safemig.stack import services
     from safemig.supervisor import Supervisor
 
-    clear(settings.lock_db_path)  # tickets of a previous run mean nothing now
     supervisor = Supervisor(services(settings, with_telegram))
     try:
         await supervisor.start()

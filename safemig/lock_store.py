@@ -8,8 +8,9 @@ the conversations and makes every read-modify-write of a lock one `BEGIN IMMEDIA
 transaction, so two workers can never hand out the same ticket (Rasa's base class reads and
 writes in separate steps, which is only safe inside one process).
 
-Locks mean nothing after a restart: `safemig serve` empties the file before Rasa starts
-(`clear`). A worker that dies mid-turn leaves tickets that expire after Rasa's lock lifetime.
+Locks mean nothing after a restart: the supervisor empties the table before Rasa starts
+(safemig/conversation_log.py). A worker that dies mid-turn leaves tickets that expire after
+Rasa's lock lifetime.
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ from typing import Any
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
-from sqlite_utils import Database
 
+from safemig.conversation_log import LOCKS_TABLE
 from safemig.sqlite import open_database
-
-_TABLE = "rasa_locks"
 
 
 class SQLiteLockStore(LockStore):
@@ -41,25 +40,25 @@ class SQLiteLockStore(LockStore):
         # Rasa calls the lock store from its event loop thread only.
         self._db = open_database(path, check_same_thread=False)
         self._db.conn.isolation_level = None  # explicit BEGIN IMMEDIATE below
-        self._db[_TABLE].create({"conversation_id": str, "lock": str},
+        self._db[LOCKS_TABLE].create({"conversation_id": str, "lock": str},
                                 pk="conversation_id", if_not_exists=True)
         super().__init__()
 
     # --- the three primitives Rasa's base class builds on -----------------------------------
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
-        row = self._db.execute(f"SELECT lock FROM {_TABLE} WHERE conversation_id = ?",
+        row = self._db.execute(f"SELECT lock FROM {LOCKS_TABLE} WHERE conversation_id = ?",
                                [conversation_id]).fetchone()
         return TicketLock.from_dict(json.loads(row[0])) if row else None
 
     def delete_lock(self, conversation_id: str) -> None:
-        deleted = self._db.execute(f"DELETE FROM {_TABLE} WHERE conversation_id = ?",
+        deleted = self._db.execute(f"DELETE FROM {LOCKS_TABLE} WHERE conversation_id = ?",
                                    [conversation_id]).rowcount
         self._log_deletion(conversation_id, bool(deleted))
 
     def save_lock(self, lock: TicketLock) -> None:
-        self._db.execute(f"INSERT OR REPLACE INTO {_TABLE} (conversation_id, lock) VALUES (?, ?)",
-                         [lock.conversation_id, lock.dumps()])
+        self._db.execute(f"INSERT OR REPLACE INTO {LOCKS_TABLE} (conversation_id, lock) "
+                         "VALUES (?, ?)", [lock.conversation_id, lock.dumps()])
 
     # --- read-modify-write steps, each in one write transaction -----------------------------
 
@@ -109,12 +108,3 @@ class SQLiteLockStore(LockStore):
             raise
         self._db.execute("COMMIT")
 
-
-def clear(path: str | Path) -> None:
-    """Forget every lock (before Rasa starts: tickets of a previous run mean nothing)."""
-    if Path(path).exists():
-        db: Database = open_database(path)
-        if _TABLE in db.table_names():
-            db.execute(f"DELETE FROM {_TABLE}")
-            db.conn.commit()
-        db.conn.close()

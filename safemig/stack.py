@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from safemig.config import Settings
+from safemig.conversation_log import clear_locks
 from safemig.supervisor import Service
 
 MODEL_NAME = "safemig"
@@ -57,6 +58,8 @@ def rasa_server(settings: Settings) -> Service:
               "--credentials", str(root / "credentials.yml")],
         health_url=f"http://127.0.0.1:{settings.rasa_port}/",
         env=stack_env(settings),
+        # tickets held by a Rasa that exited mean nothing; left, they would stall its users
+        before_start=lambda: clear_locks(settings.lock_db_path),
     )
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -55,6 +55,8 @@ class Service:
     # Start the next service right away instead of after this one is healthy (it only needs
     # this one later); start() still returns only when both are healthy.
     start_with_next: bool = False
+    # Run before every start, restarts included (e.g. forget state the last run left behind).
+    before_start: Callable[[], None] | None = None
     process: asyncio.subprocess.Process | None = None
     restarts: int = 0
 
@@ -72,6 +74,8 @@ class Supervisor:
 
     async def _spawn(self, svc: Service) -> None:
         env = {**os.environ, **QUIET_ENV, **svc.env}
+        if svc.before_start is not None:
+            svc.before_start()
         svc.process = await asyncio.create_subprocess_exec(
             *svc.argv,
             stdout=asyncio.subprocess.PIPE,

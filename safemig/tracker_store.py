@@ -123,13 +123,6 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
             self._publish(tracker.sender_id, new)
         self._remember(tracker, len(events))
 
-    async def forget(self, sender_id: str) -> int:
-        """Delete a conversation's events (the user asked us to forget them)."""
-        self._cache.pop(sender_id, None)
-        with self._conn:
-            return self._conn.execute("DELETE FROM events WHERE sender_id = ?",
-                                      (sender_id,)).rowcount
-
     # --- helpers ---------------------------------------------------------------------------
 
     def _latest_session(self, sender_id: str, what: str) -> sqlite3.Cursor:

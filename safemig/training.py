@@ -14,7 +14,7 @@ from safemig.stack import model_path
 
 # Everything the model depends on: data, domain, config, and our pipeline components' code.
 INPUT_GLOBS = ("config.yml", "domain/*.yml", "dialogue/*.yml", "nlu_data/**/*.yml",
-               "safemig/nlu/*.py", "content/languages.yml")
+               "safemig/nlu/*.py", "safemig/policies.py", "content/languages.yml")
 
 
 def input_hashes(root: Path) -> dict[str, str]:

@@ -402,10 +402,23 @@ async def test_edited_group_and_channel_messages_are_ignored(
 
 
 async def test_delete_my_data(bot: Harness) -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+
+    from safemig.tracker_store import SQLiteTrackerStore
+
+    rasa_db = bot.services.settings.tracker_db_path
+    conversations = SQLiteTrackerStore(Domain.empty(), db=str(rasa_db))
+    for sender in (str(USER_ID), "someone-else"):
+        tracker = await conversations.get_or_create_tracker(sender)
+        tracker.update(UserUttered("my name is Noy, I am in Vientiane"))
+        await conversations.save(tracker)
     bot.services.store.set_language(USER_ID, "lo")
     await bot.send("/delete_my_data")
     assert bot.services.store.language(USER_ID) is None
     assert bot.request.texts() == [bot.text("fe_deleted", "lo")]
+    assert await conversations.retrieve(str(USER_ID)) is None  # what they wrote is gone
+    assert await conversations.retrieve("someone-else") is not None
 
 
 async def test_privacy_states_retention(bot: Harness) -> None:

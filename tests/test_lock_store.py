@@ -12,7 +12,8 @@ from rasa.core.lock_store import LockError, LockStore
 from rasa.core.utils import number_of_sanic_workers
 from rasa.utils.endpoints import EndpointConfig
 
-from safemig.lock_store import SQLiteLockStore, clear
+from safemig.conversation_log import clear_locks
+from safemig.lock_store import SQLiteLockStore
 
 TURNS = 40
 
@@ -56,7 +57,7 @@ async def test_a_dead_workers_ticket_expires_and_clear_forgets_all(tmp_path: Pat
     async with store.lock("u1", wait_time_in_seconds=0.02) as lock:
         assert lock.conversation_id == "u1"
     store.issue_ticket("u2", lock_lifetime=600)
-    clear(db)
+    clear_locks(db)
     assert SQLiteLockStore(db=db).get_lock("u2") is None
 
 

@@ -171,6 +171,8 @@ def test_purge(settings, refs, capsys) -> None:
     assert json.loads(run(settings, capsys, "stats", "--json")[1])["total"] == 3
     code, out, _ = run(settings, capsys, "purge")  # default: SAFEMIG_RETENTION_DAYS
     assert code == 0 and "180 days" in out
+    assert "deleted 0 conversations" in out  # no conversation database yet: nothing made
+    assert not settings.tracker_db_path.exists()
 
 
 def test_usage(settings, capsys) -> None:

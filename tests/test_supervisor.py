@@ -32,7 +32,9 @@ async def wait_until(predicate, timeout: float = 20.0) -> bool:  # type: ignore[
 
 async def test_killed_child_is_restarted_and_healthy_again() -> None:
     port = free_port()
+    starts: list[int] = []
     svc = http_service("web", port)
+    svc.before_start = lambda: starts.append(svc.restarts)  # e.g. clearing Rasa's stale locks
     sup = Supervisor([svc], max_backoff=0.5)
     await sup.start()
     try:
@@ -40,6 +42,7 @@ async def test_killed_child_is_restarted_and_healthy_again() -> None:
         assert first is not None
         os.killpg(first.pid, signal.SIGKILL)
         assert await wait_until(lambda: svc.process is not first and svc.restarts == 1)
+        assert starts == [0, 1]  # before the first start and before the restart
         async with httpx.AsyncClient() as client:
             for _ in range(100):
                 try:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 
+from safemig.conversation_log import (
+    SECONDS_PER_DAY,
+    forget_conversation,
+    purge_idle_conversations,
+)
 from safemig.tracker_store import SQLiteTrackerStore
 
 DOMAIN = Domain.from_dict({"intents": ["greet"], "slots": {"origin": {
@@ -84,12 +90,37 @@ async def test_retrieve_starts_at_the_latest_session(tmp_path: Path) -> None:
     assert full is not None and len(full.events) == 4
 
 
-async def test_forget_removes_a_conversation(tmp_path: Path) -> None:
+async def test_a_conversation_deleted_outside_rasa_is_not_served_from_memory(
+        tmp_path: Path) -> None:
+    """/delete_my_data runs in the bot process while Rasa holds the conversation cached."""
     db = tmp_path / "t.db"
     store = SQLiteTrackerStore(DOMAIN, db=str(db))
-    await store.get_or_create_tracker("u4")
-    assert await store.forget("u4") == 1
+    tracker = await store.get_or_create_tracker("u4")
+    tracker.update(SlotSet("origin", "KH"))
+    await store.save(tracker)
+    await store.get_or_create_tracker("other")
+    assert forget_conversation(db, "u4") == 2
     assert await store.retrieve("u4") is None and rows(db, "u4") == 0
+    fresh = await store.get_or_create_tracker("u4")  # the next message starts afresh
+    assert fresh.get_slot("origin") is None and rows(db, "u4") == 1
+    assert rows(db, "other") == 1
+
+
+async def test_idle_conversations_are_purged_after_the_retention_period(
+        tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    store = SQLiteTrackerStore(DOMAIN, db=str(db))
+    old = await store.get_or_create_tracker("old")
+    old.update(UserUttered("my name is Sok", {"name": "greet", "confidence": 1.0}))
+    await store.save(old)
+    with sqlite3.connect(db) as conn:  # the whole conversation happened 40 days ago
+        conn.execute("UPDATE events SET timestamp = ? WHERE sender_id = 'old'",
+                     (time.time() - 40 * SECONDS_PER_DAY,))
+    await store.get_or_create_tracker("recent")
+    assert purge_idle_conversations(db, older_than_days=30) == 1
+    assert rows(db, "old") == 0 and rows(db, "recent") == 1
+    assert purge_idle_conversations(tmp_path / "missing.db", 30) == 0
+    assert not (tmp_path / "missing.db").exists()
 
 
 async def test_reads_a_database_written_by_rasas_sql_store(tmp_path: Path) -> None:

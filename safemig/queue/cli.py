@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from safemig.config import Settings
+from safemig.conversation_log import purge_idle_conversations
 from safemig.queue.models import STATUSES, QueueError, Report, ReportNotFound
 from safemig.queue.store import Queue
 
@@ -175,6 +176,8 @@ def cmd_purge(args: argparse.Namespace, queue: Queue, settings: Settings) -> int
     days = settings.retention_days if args.older_than is None else args.older_than
     count = queue.purge(days)
     print(f"purged personal data of {count} reports resolved more than {days} days ago")
+    idle = purge_idle_conversations(settings.tracker_db_path, days)
+    print(f"deleted {idle} conversations with no message for more than {days} days")
     return 0
 
 
@@ -219,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="anonymous counts")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
-    p = sub.add_parser("purge", help="remove personal data of old resolved reports")
+    p = sub.add_parser("purge", help="remove personal data of old resolved reports and "
+                       "delete idle conversations")
     p.add_argument("--older-than", type=int, metavar="DAYS",
                    help="default: SAFEMIG_RETENTION_DAYS")
     p.set_defaults(func=cmd_purge)
