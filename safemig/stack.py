@@ -51,7 +51,9 @@ def rasa_server(settings: Settings) -> Service:
     root = settings.project_root
     return Service(
         name="rasa",
-        argv=[_bin("rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
+        # "--auth-token=..." in one piece: a random token can start with "-", which argparse
+        # would take for an option (Rasa then refused to start, about 1 run in 64)
+        argv=[_bin("rasa"), "run", "--enable-api", f"--auth-token={settings.rasa_token}",
               "-i", "127.0.0.1", "-p", str(settings.rasa_port),
               "--model", str(model_path(settings)),
               "--endpoints", str(root / "endpoints.yml"),
