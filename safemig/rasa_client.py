@@ -6,6 +6,11 @@ from typing import Any
 
 import httpx
 
+# Idle connections are dropped before Rasa's server drops them (Sanic: 5 s keep-alive, the same
+# as httpx's default): a message sent on a connection the server is just closing fails. The
+# other limits are httpx's defaults.
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
+
 
 class RasaUnavailable(Exception):
     """Rasa (or the action server behind it) is down, failing, or slower than allowed."""
@@ -15,7 +20,7 @@ class RasaClient:
     """Send a user's message, get the bot's replies (text, buttons, custom payloads)."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=LIMITS)
 
     async def send(self, sender: str, text: str,
                    metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The action-server session Rasa uses inside our stack."""
+"""HTTP clients of our Sanic servers (Rasa's, the action server's): kept open, closed in time."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from rasa.utils.endpoints import EndpointConfig
 from sanic.config import DEFAULT_CONFIG
 
 from safemig import rasa_http
+from safemig.rasa_client import LIMITS
 
 
 async def test_one_session_per_endpoint_whose_idle_connections_close_first() -> None:
@@ -25,3 +26,8 @@ async def test_one_session_per_endpoint_whose_idle_connections_close_first() -> 
     assert first.auth is not None and first.auth.login == "u"
     await first.close()
     await asyncio.sleep(0)
+
+
+def test_the_front_end_drops_idle_connections_to_rasa_before_rasa_does() -> None:
+    assert LIMITS.keepalive_expiry is not None
+    assert LIMITS.keepalive_expiry < DEFAULT_CONFIG["KEEP_ALIVE_TIMEOUT"]
