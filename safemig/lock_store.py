@@ -38,7 +38,8 @@ class SQLiteLockStore(LockStore):
         if not path:
             raise ValueError("SQLiteLockStore needs `db`: the path of its SQLite file")
         # Rasa calls the lock store from its event loop thread only.
-        self._db = open_database(path, check_same_thread=False)
+        # synchronous=OFF: nothing here has to survive a crash (the table is emptied at start)
+        self._db = open_database(path, synchronous="OFF", check_same_thread=False)
         self._db.conn.isolation_level = None  # explicit BEGIN IMMEDIATE below
         self._db[LOCKS_TABLE].create({"conversation_id": str, "lock": str},
                                 pk="conversation_id", if_not_exists=True)
