@@ -66,7 +66,7 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
                       if_not_exists=True)
         events.create_index(["sender_id"], index_name="ix_events_sender_id", if_not_exists=True)
         # sender -> (tracker, events stored, id of the conversation's last stored event)
-        self._cache: OrderedDict[str, tuple[DialogueStateTracker, int, int]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[DialogueStateTracker, int, int | None]] = OrderedDict()
         self._cache_size = int(cache_size)
 
     # --- reading ---------------------------------------------------------------------------
@@ -94,8 +94,7 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
         return self._from_rows(conversation_id, rows) if rows else None
 
     async def exists(self, conversation_id: str) -> bool:
-        if conversation_id in self._cache:
-            return True
+        # the database, not the cache: the bot may have deleted the conversation meanwhile
         row = self._conn.execute("SELECT 1 FROM events WHERE sender_id = ? LIMIT 1",
                                  (conversation_id,)).fetchone()
         return row is not None

@@ -100,6 +100,7 @@ async def test_a_conversation_deleted_outside_rasa_is_not_served_from_memory(
     await store.save(tracker)
     await store.get_or_create_tracker("other")
     assert forget_conversation(db, "u4") == 2
+    assert not await store.exists("u4")
     assert await store.retrieve("u4") is None and rows(db, "u4") == 0
     fresh = await store.get_or_create_tracker("u4")  # the next message starts afresh
     assert fresh.get_slot("origin") is None and rows(db, "u4") == 1
