@@ -37,8 +37,9 @@ WHY_MISSED = {
     "featurization); the load generator shares the second core. 150 turns/s would need "
     "under 7 ms per turn.",
     "turns/s, 20 users, 2 Rasa workers": "the two workers, the action server and the load "
-    "generator share 2 cores, so a second worker adds far less than a second core's worth; "
-    "on a machine with more cores SAFEMIG_RASA_WORKERS scales further.",
+    "generator share 2 cores: a second worker helps only where a core is idle, and here none "
+    "is (between 10% less and 50% more than one worker from run to run; not measured on a "
+    "larger machine).",
     "memory total, 2 Rasa workers": "each worker loads its own model and Rasa's imports; "
     "summed resident memory counts the pages the workers share after the fork once per "
     "process (their proportional share, PSS, is in the notes below).",
@@ -113,8 +114,8 @@ def table(turns: dict, nlu: dict | None, telegram: str | None) -> str:
              f"warm-up turns (each in an open conversation), through Rasa's REST channel, "
              f"measured as {turns.get('rounds', 1)} consecutive rounds; each figure is the "
              "median over the rounds of the round's p50 or p95 (the rounds are in "
-             "docs/bench/turns.json). "
-             "throughput is every simulated user sending its turns back to back at once. "
+             "docs/bench/turns.json). Throughput "
+             "is every simulated user sending its turns back to back at once. "
              "The anchor is stock Rasa 3.6 on the same data, domain, rules and action server "
              "(bench/turns.py says how it is set up). The load generator runs on the same "
              "2 cores." + speed_line(turns), "",
