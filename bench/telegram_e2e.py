@@ -30,13 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from safemig.config import load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from e2e.e2e_harness import (  # noqa: E402
+from e2e.e2e_harness import (
     E2E_VENV,
     Chat,
     Emulator,
@@ -46,9 +40,11 @@ from e2e.e2e_harness import (  # noqa: E402
     update_body,
 )
 
+from safemig.config import PROJECT_ROOT, load_settings
+
 MESSAGE = "ខ្ញុំចង់ទៅធ្វើការនៅថៃដោយស្របច្បាប់"  # legal channels to Thailand (Khmer)
 TURN_TIMEOUT = 30.0
-OUT = ROOT / "docs" / "bench" / "telegram.json"
+OUT = PROJECT_ROOT / "docs" / "bench" / "telegram.json"
 
 
 class Unavailable(Exception):

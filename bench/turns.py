@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from e2e.e2e_harness import free_port
 
 from safemig.config import PROJECT_ROOT, Settings
 from safemig.nlu.evaluate import percentile
@@ -42,12 +42,6 @@ WARMUP = 20
 ROUNDS = 3  # RUNS turns are measured as ROUNDS rounds; figures are medians over the rounds
 LOADS = {20: 20, 100: 6}  # users at once -> turns each
 PLAIN, ACTION = "/greet", '/ask_costs{"country": "TH"}'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
