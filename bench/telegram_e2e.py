@@ -41,6 +41,7 @@ from e2e.e2e_harness import (
 )
 
 from safemig.config import PROJECT_ROOT, load_settings
+from safemig.nlu.evaluate import percentile
 
 MESSAGE = "ខ្ញុំចង់ទៅធ្វើការនៅថៃដោយស្របច្បាប់"  # legal channels to Thailand (Khmer)
 TURN_TIMEOUT = 30.0
@@ -63,15 +64,6 @@ def unavailable_prefix() -> str:
 
 
 UNAVAILABLE = unavailable_prefix()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * q
-    low, high = int(rank), min(int(rank) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 async def wait_replies(client: httpx.AsyncClient, session: str, count: int,
@@ -206,15 +198,16 @@ async def concurrent(rig: Rig, chats: list[Chat], replies: int, per_user: int) -
 
 def summary(first: list[float], last: list[float], failed: dict[str, int],
             total: int) -> dict[str, Any]:
-    ms = lambda v: round(v * 1000, 1)  # noqa: E731
+    """Nearest-rank percentiles, as in the other benches; None where nothing was answered."""
+    def ms(values: list[float], q: float) -> float | None:
+        return round(percentile(values, q) * 1000, 1) if values else None
+
     return {
         "messages": total, "answered": len(last), **failed,
-        "first_reply_p50_ms": ms(percentile(first, 0.5)),
-        "first_reply_p95_ms": ms(percentile(first, 0.95)),
-        "last_reply_p50_ms": ms(percentile(last, 0.5)),
-        "last_reply_p95_ms": ms(percentile(last, 0.95)),
-        "last_reply_mean_ms": ms(statistics.fmean(last)) if last else None,
-        "last_reply_max_ms": ms(max(last)) if last else None,
+        "first_reply_p50_ms": ms(first, 0.5), "first_reply_p95_ms": ms(first, 0.95),
+        "last_reply_p50_ms": ms(last, 0.5), "last_reply_p95_ms": ms(last, 0.95),
+        "last_reply_mean_ms": round(statistics.fmean(last) * 1000, 1) if last else None,
+        "last_reply_max_ms": ms(last, 1.0),
     }
 
 
