@@ -254,12 +254,19 @@ async def _throughput(url: str, users: int, turns_each: int) -> dict[str, float]
             **percentiles(latencies)}
 
 
-def measure_stack(stack: Stack, with_report: bool) -> dict:
+def measure_stack(stack: Stack, with_report: bool, with_turns: bool = True,
+                  loads: dict[int, int] = LOADS) -> dict:
+    """Cold start, turn latencies (or only WARMUP turns), throughput per load, memory."""
     try:
         cold = stack.first_answer_seconds()
-        turns = measure_turns(stack, with_report)
+        if with_turns:
+            turns = measure_turns(stack, with_report)
+        else:
+            turns = None
+            for i in range(WARMUP):
+                stack.turn("warm-up", PLAIN if i % 2 == 0 else ACTION)
         load = [asyncio.run(_throughput(stack.url, users, each))
-                for users, each in LOADS.items()]
+                for users, each in loads.items()]
         memory = stack.memory()
     finally:
         stack.stop()
@@ -277,20 +284,6 @@ def reference_loop_ms(repeats: int = 5) -> float:
         return (time.perf_counter() - start) * 1000
 
     return round(statistics.median(once() for _ in range(repeats)), 1)
-
-
-def measure_workers(stack: Stack, workers: int) -> dict:
-    """Throughput with 20 users and memory when Rasa runs `workers` worker processes."""
-    try:
-        cold = stack.first_answer_seconds()
-        for i in range(WARMUP):
-            stack.turn("warm-up", PLAIN if i % 2 == 0 else ACTION)
-        load = asyncio.run(_throughput(stack.url, 20, LOADS[20]))
-        memory = stack.memory()
-    finally:
-        stack.stop()
-    return {"rasa_workers": workers, "cold_start_s": cold, "throughput": [load],
-            "memory_mb": memory}
 
 
 def queue_throughput(data_dir: Path, n: int = 500) -> dict[str, float]:
@@ -311,7 +304,8 @@ def main(with_anchor: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         ours = measure_stack(project_stack(data / "ours"), with_report=True)
-        two = measure_workers(project_stack(data / "two-workers", rasa_workers=2), 2)
+        two = measure_stack(project_stack(data / "two-workers", rasa_workers=2),
+                            with_report=False, with_turns=False, loads={20: LOADS[20]})
         anchor = None
         if with_anchor:
             model = stock_model()
