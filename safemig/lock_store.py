@@ -16,10 +16,9 @@ Rasa's lock lifetime.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
@@ -74,13 +73,15 @@ class SQLiteLockStore(LockStore):
             raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
 
     def update_lock(self, conversation_id: str) -> None:
-        self._change(conversation_id, lambda lock: lock.remove_expired_tickets())
-
-    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
-        self._change(conversation_id, lambda lock: lock.remove_ticket_for(ticket_number))
+        with self._write():
+            lock = self.get_lock(conversation_id)
+            if lock is not None:
+                lock.remove_expired_tickets()
+                self.save_lock(lock)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        """Give the ticket back; drop the lock when nobody else is waiting for it."""
+        """Give the ticket back; drop the lock when nobody else is waiting for it (Rasa's
+        `finish_serving` and the deletion in one transaction; nothing else calls the former)."""
         with self._write():
             lock = self.get_lock(conversation_id)
             if lock is None:
@@ -90,13 +91,6 @@ class SQLiteLockStore(LockStore):
                 self.save_lock(lock)
             else:
                 self.delete_lock(conversation_id)
-
-    def _change(self, conversation_id: str, change: Callable[[TicketLock], Any]) -> None:
-        with self._write():
-            lock = self.get_lock(conversation_id)
-            if lock is not None:
-                change(lock)
-                self.save_lock(lock)
 
     @contextmanager
     def _write(self) -> Iterator[None]:
