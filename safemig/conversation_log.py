@@ -21,12 +21,12 @@ SECONDS_PER_DAY = 86_400
 LOCKS_TABLE = "rasa_locks"
 
 
-def _connect(path: Path) -> sqlite3.Connection | None:
-    """The tracker database if it exists and has events; never creates one."""
+def _existing(path: Path, table: str) -> sqlite3.Connection | None:
+    """A connection to `path` if it exists and holds `table`; never creates either."""
     if not path.exists():
         return None
     db = open_database(path)
-    if "events" not in db.table_names():
+    if table not in db.table_names():
         db.conn.close()
         return None
     return db.conn
@@ -34,7 +34,7 @@ def _connect(path: Path) -> sqlite3.Connection | None:
 
 def forget_conversation(path: Path, sender_id: str) -> int:
     """Delete every stored event of one conversation; how many were deleted."""
-    conn = _connect(path)
+    conn = _existing(path, "events")
     if conn is None:
         return 0
     with conn:
@@ -48,7 +48,7 @@ def purge_idle_conversations(path: Path, older_than_days: int,
     """Delete conversations whose last event is older than the cutoff; how many."""
     if older_than_days < 0:
         raise ValueError("older_than_days must be >= 0")
-    conn = _connect(path)
+    conn = _existing(path, "events")
     if conn is None:
         return 0
     cutoff = (time.time() if now is None else now) - older_than_days * SECONDS_PER_DAY
@@ -62,10 +62,9 @@ def purge_idle_conversations(path: Path, older_than_days: int,
 
 def clear_locks(path: Path) -> None:
     """Forget every conversation lock (tickets of a Rasa that exited mean nothing)."""
-    if not path.exists():
+    conn = _existing(path, LOCKS_TABLE)
+    if conn is None:
         return
-    db = open_database(path)
-    if LOCKS_TABLE in db.table_names():
-        with db.conn:
-            db.execute(f"DELETE FROM {LOCKS_TABLE}")
-    db.conn.close()
+    with conn:
+        conn.execute(f"DELETE FROM {LOCKS_TABLE}")
+    conn.close()
