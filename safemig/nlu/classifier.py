@@ -64,8 +64,7 @@ class LinearIntentClassifier(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 0.5, "temperature": 4.0, "ranking_length": 10, "random_state": 42,
-                "class_weight": None}
+        return {"C": 0.5, "temperature": 4.0, "ranking_length": 10, "random_state": 42}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
                  resource: Resource, model: dict[str, Any] | None = None) -> None:
@@ -99,8 +98,7 @@ class LinearIntentClassifier(GraphComponent):
                 [b.get(origin, scipy.sparse.csr_matrix((1, width))) for b in rows])
             tfidf[origin] = TfidfTransformer(sublinear_tf=True).fit(block)
         x = self._matrix(rows, tfidf)
-        svm = LinearSVC(C=self.config["C"], random_state=self.config["random_state"],
-                        class_weight=self.config["class_weight"])
+        svm = LinearSVC(C=self.config["C"], random_state=self.config["random_state"])
         svm.fit(x, labels)
         self._model = {"tfidf": tfidf, "svm": svm}
         self._scorer = None
