@@ -9,6 +9,9 @@ One turn = the control API's send_update (emulator -> bot webhook) until the bot
 sendMessage for that message reached the emulator (read with its long-poll). Users first
 write once in Khmer so their language is set; the measured message is a Khmer question
 answered by the real model. Writes docs/bench/telegram.json and prints a markdown table.
+
+The anchor (`stock_anchor`, run by `make bench` while bench/turns.py has stock Rasa up): the
+same front end and runs with stock Rasa behind it instead of our Rasa.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from e2e.e2e_harness import (
     Rig,
     missing_requirements,
     running_rig,
+    text_of,
     update_body,
 )
 
@@ -45,6 +49,8 @@ from safemig.nlu.evaluate import percentile
 
 MESSAGE = "ខ្ញុំចង់ទៅធ្វើការនៅថៃដោយស្របច្បាប់"  # legal channels to Thailand (Khmer)
 TURN_TIMEOUT = 30.0
+DEFAULT_MESSAGES = 200
+DEFAULT_USERS = [20, 100]
 OUT = PROJECT_ROOT / "docs" / "bench" / "telegram.json"
 
 
@@ -109,24 +115,24 @@ async def turn(client: httpx.AsyncClient, emulator: Emulator, chat: Chat,
     return times[0] - started, times[-1] - started
 
 
-async def prepare(rig: Rig, users: int) -> tuple[list[Chat], int]:
-    """Make the users, set their language by writing Khmer, learn the replies per turn."""
+async def prepare(rig: Rig, users: int) -> tuple[list[Chat], list[str]]:
+    """Make the users, set their language by writing Khmer, learn the answer (its messages)."""
     chats = [rig.new_chat() for _ in range(users)]
     for chat in chats:
         chat.send(MESSAGE)  # the first Khmer message also switches the language
     for chat in chats:
         chat.replies(quiet=0.5)
-    counts = set()
+    answers = set()
     for _ in range(3):
         chats[0].send(MESSAGE)
-        counts.add(len(chats[0].replies(quiet=1.0)))
-    if len(counts) != 1:
-        raise RuntimeError(f"replies per turn vary during warm-up: {sorted(counts)}")
+        answers.add(tuple(text_of(m)[:60] for m in chats[0].replies(quiet=1.0)))
+    if len(answers) != 1:
+        raise RuntimeError(f"the answer varies during warm-up: {sorted(answers)}")
     async with rig.emulator.async_client() as client:
         for chat in chats:  # empty the sessions: the long-poll pops from the front
             (await client.post("/api/v1/test/reset",
                                params={"session_id": chat.session})).raise_for_status()
-    return chats, counts.pop()
+    return chats, list(answers.pop())
 
 
 @dataclass
@@ -221,13 +227,17 @@ def table(result: dict[str, Any]) -> str:
                 f"| {run['messages_per_s']} msg/s ({run['wall_s']} s) |")
 
     rows = [
-        "| run | messages | answered | 'try later' / no answer in 30 s / emulator failed "
+        "| behind the front end | run | messages | answered "
+        "| 'try later' / no answer in 30 s / emulator failed "
         "| first reply p50 / p95 (ms) "
         "| full answer p50 / p95 (ms) | throughput |",
-        "|---|---|---|---|---|---|---|",
-        row("one message at a time", result["sequential"]),
+        "|---|---|---|---|---|---|---|---|",
     ]
-    rows += [row(f"{run['users']} users at once", run) for run in result["concurrent"]]
+    for name, runs in (("ours", result), ("stock Rasa", result.get("stock"))):
+        if runs:
+            rows.append(row(f"{name} | one message at a time", runs["sequential"]))
+            rows += [row(f"{name} | {run['users']} users at once", run)
+                     for run in runs["concurrent"]]
     return "\n".join(rows)
 
 
@@ -245,20 +255,37 @@ def versions() -> dict[str, str]:
 
 async def measure(rig: Rig, messages: int, loads: list[int]) -> dict[str, Any]:
     started = time.perf_counter()
-    chats, replies = await prepare(rig, max(loads))
+    chats, answer = await prepare(rig, max(loads))
+    replies = len(answer)
     print(f"warm-up done in {time.perf_counter() - started:.1f}s; {replies} replies per turn",
           flush=True)
     seq = await sequential(rig, chats, replies, messages)
     con = [{"users": users, **await concurrent(rig, chats[:users], replies,
                                                max(1, messages // users))}
            for users in loads]
-    return {"replies_per_turn": replies, "sequential": seq, "concurrent": con}
+    return {"replies_per_turn": replies, "answer_starts": answer, "sequential": seq,
+            "concurrent": con}
 
 
-def main(argv: list[str] | None = None) -> int:
+def measure_front_end(messages: int, loads: list[int],
+                      rasa_port: int | None = None) -> dict[str, Any]:
+    """The rig with our whole stack, or only our front end before the Rasa at `rasa_port`."""
+    with tempfile.TemporaryDirectory(prefix="safemig-bench-") as tmp, \
+            running_rig(Path(tmp), rasa_port=rasa_port) as rig:
+        return asyncio.run(measure(rig, messages, loads))
+
+
+def stock_anchor(rasa_port: int) -> dict[str, Any]:
+    """The same runs with stock Rasa behind our front end (bench/turns.py starts that Rasa)."""
+    return measure_front_end(DEFAULT_MESSAGES, DEFAULT_USERS, rasa_port)
+
+
+def main(argv: list[str] | None = None, anchor: dict[str, Any] | None = None) -> int:
+    """Measure our stack; `anchor` (stock Rasa's figures from `stock_anchor`) is stored beside."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=200, help="turns per run (max 1000)")
-    parser.add_argument("--users", default="20,100",
+    parser.add_argument("--messages", type=int, default=DEFAULT_MESSAGES,
+                        help="turns per run (max 1000)")
+    parser.add_argument("--users", default=",".join(map(str, DEFAULT_USERS)),
                         help="simulated users at once, one run per number (max 100)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -268,9 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"cannot run: {problem}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="safemig-bench-") as tmp, \
-            running_rig(Path(tmp)) as rig:
-        measured = asyncio.run(measure(rig, messages, loads))
+    measured = measure_front_end(messages, loads)
     result = {
         "what": "Telegram message in -> bot reply out, through the telemelya Bot API emulator",
         "message": MESSAGE,
@@ -282,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions(),
         "date": time.strftime("%Y-%m-%d"),
         **measured,
+        "stock": anchor,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -83,6 +84,7 @@ class Stack:
     """Running processes answering on a REST webhook; started in their own sessions."""
 
     def __init__(self, commands: list[list[str]], env: dict[str, str], rasa_port: int) -> None:
+        self.rasa_port = rasa_port
         self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
         self.started = time.perf_counter()
         self.procs = [subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env,
@@ -255,8 +257,10 @@ async def _throughput(url: str, users: int, turns_each: int) -> dict[str, float]
 
 
 def measure_stack(stack: Stack, with_report: bool, with_turns: bool = True,
-                  loads: dict[int, int] = LOADS) -> dict:
-    """Cold start, turn latencies (or only WARMUP turns), throughput per load, memory."""
+                  loads: dict[int, int] = LOADS,
+                  telegram: Callable[[int], dict] | None = None) -> dict:
+    """Cold start, turn latencies (or only WARMUP turns), throughput per load, memory; then
+    `telegram(rasa_port)` (the Telegram bench against this Rasa) while it still runs."""
     try:
         cold = stack.first_answer_seconds()
         if with_turns:
@@ -268,9 +272,13 @@ def measure_stack(stack: Stack, with_report: bool, with_turns: bool = True,
         load = [asyncio.run(_throughput(stack.url, users, each))
                 for users, each in loads.items()]
         memory = stack.memory()
+        behind_telegram = telegram(stack.rasa_port) if telegram else None
     finally:
         stack.stop()
-    return {"cold_start_s": cold, "turns": turns, "throughput": load, "memory_mb": memory}
+    figures = {"cold_start_s": cold, "turns": turns, "throughput": load, "memory_mb": memory}
+    if behind_telegram:
+        figures["telegram"] = behind_telegram
+    return figures
 
 
 def reference_loop_ms(repeats: int = 5) -> float:
@@ -299,7 +307,8 @@ def queue_throughput(data_dir: Path, n: int = 500) -> dict[str, float]:
     return {"reports": n, "reports_per_second": round(n / seconds, 1)}
 
 
-def main(with_anchor: bool = True) -> dict:
+def main(with_anchor: bool = True, telegram_anchor: Callable[[int], dict] | None = None) -> dict:
+    """Both stacks; `telegram_anchor(rasa_port)` also runs against stock Rasa before it stops."""
     reference = [reference_loop_ms()]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -310,7 +319,8 @@ def main(with_anchor: bool = True) -> dict:
         if with_anchor:
             model = stock_model()
             (data / "stock").mkdir()
-            anchor = measure_stack(stock_stack(data / "stock", model), with_report=False)
+            anchor = measure_stack(stock_stack(data / "stock", model), with_report=False,
+                                   telegram=telegram_anchor)
         queue = queue_throughput(data)
     reference.append(reference_loop_ms())
     size = lambda p: round(p.stat().st_size / 1e6, 1)  # noqa: E731

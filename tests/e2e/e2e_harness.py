@@ -318,9 +318,12 @@ class Rig:
         self.shim.stop()
 
 
-def start_rig(workdir: Path, *, ready_timeout: float = 300.0) -> Rig:
+def start_rig(workdir: Path, *, ready_timeout: float = 300.0,
+              rasa_port: int | None = None) -> Rig:
     """Start Redis, moto, telemelya, the shim and `safemig run`; return when the bot is up.
 
+    With `rasa_port`, a Rasa server already answers there (the bench's stock-Rasa anchor):
+    only the Telegram front end (`python -m bot`) is started, and it talks to that Rasa.
     On failure everything started so far is stopped and RuntimeError carries the logs.
     """
     workdir.mkdir(parents=True, exist_ok=True)
@@ -385,15 +388,16 @@ def start_rig(workdir: Path, *, ready_timeout: float = 300.0) -> Rig:
             "TELEGRAM_WEBHOOK_LISTEN": LOCAL,
             "TELEGRAM_WEBHOOK_PORT": str(webhook_port),
             "TELEGRAM_WEBHOOK_SECRET": secret,
-            "SAFEMIG_RASA_PORT": str(free_port()),
+            "SAFEMIG_RASA_PORT": str(rasa_port or free_port()),
             "SAFEMIG_ACTION_PORT": str(free_port()),
             "SAFEMIG_RASA_TOKEN": secrets.token_urlsafe(16),
             "SAFEMIG_DATA_DIR": str(data_dir),
             "SAFEMIG_STAFF_CHAT_ID": "",
             "SAFEMIG_STAFF_USER_IDS": "",
         }
-        stack = spawn("stack", [sys.executable, "-m", "safemig.cli", "run", "--no-train"],
-                      workdir, env=stack_env, cwd=ROOT)
+        command = ["bot"] if rasa_port else ["safemig.cli", "run", "--no-train"]
+        stack = spawn("stack", [sys.executable, "-m", *command], workdir, env=stack_env,
+                      cwd=ROOT)
         procs.append(stack)
         expected = stack_env["TELEGRAM_WEBHOOK_URL"]
         # The bot registers its webhook once Rasa and the action server are healthy.
@@ -409,8 +413,8 @@ def start_rig(workdir: Path, *, ready_timeout: float = 300.0) -> Rig:
 
 
 @contextlib.contextmanager
-def running_rig(workdir: Path) -> Iterator[Rig]:
-    rig = start_rig(workdir)
+def running_rig(workdir: Path, rasa_port: int | None = None) -> Iterator[Rig]:
+    rig = start_rig(workdir, rasa_port=rasa_port)
     try:
         yield rig
     finally:
