@@ -128,7 +128,9 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
              f" {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}."
              " Do not edit by hand.", "",
              f"Turn latencies: {turns['runs']} turns of each kind after {turns['warmup']} "
-             f"warm-up turns (each in an open conversation), through Rasa's REST channel, "
+             f"warm-up turns (reports: {turns.get('report_runs', turns['runs'] // 2)} after "
+             f"{turns.get('report_warmup', turns['warmup'])}; each in an open conversation), "
+             "through Rasa's REST channel, "
              f"measured as {turns.get('rounds', 1)} consecutive rounds; each figure is the "
              "median over the rounds of the round's p50 or p95 (the rounds are in "
              "docs/bench/turns.json). Throughput "
