@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -9,14 +10,22 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent, where
+from safemig.config import load_settings
+from safemig.content import load_responses
 from safemig.conversation import UNKNOWN_COUNTRY
 
 # Topics whose answer depends on the destination: without one, the bot asks first.
 ASK_DESTINATION_FIRST = frozenset({"ask_legal_channels", "ask_costs"})
 
 
+def response_names() -> Container[str]:
+    """The responses in the domain files, read here (and re-read when a file changes): Rasa
+    sends its domain, 30 KB of JSON, only to the actions that ask for it (endpoints.yml)."""
+    return load_responses(load_settings().project_root).keys()
+
+
 def answer_name(topic: str, origin: str | None, destination: str | None,
-                responses: dict[str, Any]) -> str:
+                responses: Container[str]) -> str:
     """Most specific response that exists: topic__ORIGIN_DEST, topic__DEST, then topic."""
     candidates = []
     if origin and destination:
@@ -42,9 +51,8 @@ class ActionAnswerTopic(Action):
         if topic in ASK_DESTINATION_FIRST and corridor.destination is None and not declined:
             dispatcher.utter_message(response="utter_ask_destination", topic=topic)
             return [SlotSet("topic", topic)]
-        responses = domain.get("responses", {})
         dispatcher.utter_message(
-            response=answer_name(topic, corridor.origin, corridor.destination, responses)
+            response=answer_name(topic, corridor.origin, corridor.destination, response_names())
         )
         dispatcher.utter_message(response="utter_next_step")
         return [SlotSet("topic", topic)]
