@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,13 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, Event, UserUtteranceReverted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.importer import TrainingDataImporter
 
+from safemig import policies
 from safemig.config import PROJECT_ROOT
-from safemig.policies import SharedStatesRulePolicy
+from safemig.policies import SharedStatesRulePolicy, _Replay
 
 
 def _policy(cls: type[RulePolicy], storage: LocalModelStorage, resource: str) -> RulePolicy:
@@ -35,26 +37,51 @@ def trained(trained_model: Path, tmp_path_factory: pytest.TempPathFactory,
             _policy(SharedStatesRulePolicy, storage, resource))
 
 
-def test_same_prediction_at_every_step_of_every_rule_and_story(trained) -> None:  # type: ignore[no-untyped-def]
-    domain, stock, ours = trained
+def _steps(domain: Domain) -> list[tuple[str, list[Event]]]:
+    """(conversation, events before the action) at every action of every rule and story."""
     importer = TrainingDataImporter.load_from_dict(
         domain_path=str(PROJECT_ROOT / "domain"),
         training_data_paths=[str(PROJECT_ROOT / "dialogue")])
-    trackers = load_data(importer, domain, augmentation_factor=0)
-    steps = 0
-    for tracker in trackers:
+    steps = []
+    for tracker in load_data(importer, domain, augmentation_factor=0):
         events = list(tracker.events)
-        for i, event in enumerate(events):
-            if not isinstance(event, ActionExecuted) or i == 0:
-                continue
-            before = DialogueStateTracker.from_events(tracker.sender_id, events[:i],
-                                                      domain.slots)
-            expected = stock.predict_action_probabilities(before, domain)
-            got = ours.predict_action_probabilities(before, domain)
-            assert got.probabilities == expected.probabilities, (tracker.sender_id, i)
-            assert (got.events, got.optional_events, got.is_end_to_end_prediction,
-                    got.is_no_user_prediction, got.action_metadata) == (
-                expected.events, expected.optional_events, expected.is_end_to_end_prediction,
-                expected.is_no_user_prediction, expected.action_metadata)
-            steps += 1
-    assert steps > 100  # every rule and story of the bot, step by step (126 today)
+        steps += [(tracker.sender_id, events[:i]) for i, event in enumerate(events)
+                  if isinstance(event, ActionExecuted) and i > 0]
+    return steps
+
+
+def _assert_same(stock: RulePolicy, ours: RulePolicy, tracker: DialogueStateTracker,
+                 domain: Domain) -> None:
+    expected = stock.predict_action_probabilities(tracker, domain)
+    got = ours.predict_action_probabilities(tracker, domain)
+    assert got.probabilities == expected.probabilities, (tracker.sender_id, len(tracker.events))
+    assert (got.events, got.optional_events, got.is_end_to_end_prediction,
+            got.is_no_user_prediction, got.action_metadata) == (
+        expected.events, expected.optional_events, expected.is_end_to_end_prediction,
+        expected.is_no_user_prediction, expected.action_metadata)
+
+
+def test_same_prediction_at_every_step_of_every_rule_and_story(trained, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    domain, stock, ours = trained
+    replays = []
+    monkeypatch.setattr(policies, "_Replay", lambda *a: replays.append(a) or _Replay(*a))
+    steps = _steps(domain)
+    for sender, events in steps:
+        _assert_same(stock, ours, DialogueStateTracker.from_events(sender, events, domain.slots),
+                     domain)
+    assert len(steps) > 100  # every rule and story of the bot, step by step (126 today)
+    # each conversation was replayed once from its start, then only its new events
+    assert len(replays) == len({sender for sender, _ in steps})
+
+
+def test_same_prediction_when_the_history_is_rewound_or_replaced(trained) -> None:  # type: ignore[no-untyped-def]
+    """One conversation id whose history jumps between stories, goes back, and is rewound by
+    a UserUtteranceReverted: every prediction still equals RulePolicy's."""
+    domain, stock, ours = trained
+    steps = _steps(domain)
+    random.Random(7).shuffle(steps)
+    for _, events in steps[:80]:
+        for history in (events, [*events, UserUtteranceReverted()]):
+            _assert_same(stock, ours,
+                         DialogueStateTracker.from_events("one-user", history, domain.slots),
+                         domain)
