@@ -8,6 +8,7 @@ the source and last-checked date of any fact it states.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -79,8 +80,17 @@ def _load_all(root: str, stamp: tuple[float, ...]) -> dict[str, Response]:
     return responses
 
 
+# Editors' changes show within this many seconds: listing and stat-ing the files on every
+# rendered message was 3% of a turn's CPU.
+CHECK_SECONDS = 1.0
+_checked: dict[str, tuple[float, tuple[float, ...]]] = {}
+
+
 def load_responses(root: Path) -> dict[str, Response]:
     """Every response by name (domain and front end), re-read when a file changes."""
-    files = response_files(root)
-    stamp = tuple(p.stat().st_mtime if p.exists() else 0.0 for p in files)
-    return _load_all(str(root), stamp)
+    key, now = str(root), time.monotonic()
+    seen = _checked.get(key)
+    if seen is None or now - seen[0] >= CHECK_SECONDS:
+        stamp = tuple(p.stat().st_mtime if p.exists() else 0.0 for p in response_files(root))
+        _checked[key] = seen = (now, stamp)
+    return _load_all(key, seen[1])

@@ -1,5 +1,6 @@
 """Rendering from the catalogs: the user's language, real hotline numbers, translated buttons."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,22 @@ def test_recompiled_catalog_is_picked_up_without_restart(tmp_path: Path) -> None
     time.sleep(1.1)
     assert before != "EDITED"
     assert catalogs.text("km", "utter_thank", source) == "EDITED"
+
+
+def test_an_editors_change_to_a_response_shows_without_a_restart(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safemig import content
+
+    (tmp_path / "domain").mkdir()
+    domain = tmp_path / "domain" / "answers.yml"
+    domain.write_text('responses:\n  utter_hello:\n    - text: "Hello"\n', encoding="utf-8")
+    clock = [1000.0]
+    monkeypatch.setattr(content.time, "monotonic", lambda: clock[0])
+    assert load_responses(tmp_path)["utter_hello"].text == "Hello"
+
+    domain.write_text('responses:\n  utter_hello:\n    - text: "Hi there"\n', encoding="utf-8")
+    stat = domain.stat()
+    os.utime(domain, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert load_responses(tmp_path)["utter_hello"].text == "Hello"  # files checked each second
+    clock[0] += content.CHECK_SECONDS
+    assert load_responses(tmp_path)["utter_hello"].text == "Hi there"
