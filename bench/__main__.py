@@ -182,6 +182,7 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
 
         lines += ["## Telegram front end (Bot API emulator, bench/telegram_e2e.py)", "",
                   telegram_e2e.table(telegram), "",
+                  telegram_cold_start_line(telegram), "",
                   "The stock-Rasa rows put stock Rasa (the turn bench's anchor, still running) "
                   "behind the same front end, emulator and rig. Answers/s counts full answers "
                   "only: a 'try later' (Rasa slower than the front end's "
@@ -193,6 +194,20 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
                   "webhook's secret-header shim, all on the same 2 cores.", ""]
     lines += ["Where the time goes and what was changed: docs/benchmarks-notes.md.", ""]
     return "\n".join(lines)
+
+
+def telegram_cold_start_line(telegram: dict) -> str:
+    """`safemig run` from launch to its first Telegram answer (the table's cold start row
+    times `safemig serve` to its first REST answer, as stock Rasa is timed)."""
+    ours = telegram.get("first_answer_s")
+    if ours is None:
+        return "Launch to first Telegram answer: not measured in this run."
+    stock = (telegram.get("stock") or {}).get("first_answer_s")
+    front = (f"; the front end alone, launched in front of the already running stock Rasa, "
+             f"{stock} s" if stock is not None else "")
+    return (f"Launch to first Telegram answer: `safemig run --no-train` {ours} s (target "
+            f"{verdict('cold start', ours)}): Rasa and the action server start together, the "
+            f"front end once both answer, then registers its webhook{front}.")
 
 
 def two_workers_line(two: dict) -> str:

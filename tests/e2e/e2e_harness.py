@@ -303,6 +303,7 @@ class Rig:
     webhook_port: int
     webhook_path: str
     secret: str
+    launched: float = 0.0  # time.monotonic() when the stack (or the front end) was started
     _next_chat: int = 100_000
 
     def new_chat(self) -> Chat:
@@ -396,6 +397,7 @@ def start_rig(workdir: Path, *, ready_timeout: float = 300.0,
             "SAFEMIG_STAFF_USER_IDS": "",
         }
         command = ["bot"] if rasa_port else ["safemig.cli", "run", "--no-train"]
+        launched = time.monotonic()
         stack = spawn("stack", [sys.executable, "-m", *command], workdir, env=stack_env,
                       cwd=ROOT)
         procs.append(stack)
@@ -403,7 +405,7 @@ def start_rig(workdir: Path, *, ready_timeout: float = 300.0,
         # The bot registers its webhook once Rasa and the action server are healthy.
         wait_until(stack, lambda: emulator.webhook_url() == expected
                    and _port_open(webhook_port), ready_timeout, "safemig run")
-        return Rig(emulator, shim, procs, workdir, webhook_port, webhook_path, secret)
+        return Rig(emulator, shim, procs, workdir, webhook_port, webhook_path, secret, launched)
     except BaseException:
         for proc in reversed(procs):
             proc.stop()
