@@ -72,7 +72,8 @@ def verdict(name: str, value: float | None) -> str:
     if met:
         return f"{'≥' if higher_is_better else '≤'} {target} {unit}: met"
     gap = target / value if higher_is_better else value / target
-    return f"{'≥' if higher_is_better else '≤'} {target} {unit}: missed ({gap:.1f}×)"
+    shown = f"{gap:.2f}" if gap < 1.1 else f"{gap:.1f}"  # "1.0×" would hide a near miss
+    return f"{'≥' if higher_is_better else '≤'} {target} {unit}: missed ({shown}×)"
 
 
 def rows(turns: dict, nlu: dict | None,
