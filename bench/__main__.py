@@ -185,8 +185,10 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
                   telegram_e2e.table(telegram), "",
                   telegram_cold_start_line(telegram), "",
                   "The stock-Rasa rows put stock Rasa (the turn bench's anchor, still running) "
-                  "behind the same front end, emulator and rig. Answers/s counts full answers "
-                  "only: a 'try later' (Rasa slower than the front end's "
+                  "behind the same front end, emulator and rig, with half the messages per run "
+                  "(it answers them at about half the rate; the bench's time budget). "
+                  "Answers/s counts full answers only: a 'try later' (Rasa slower than the "
+                  "front end's "
                   f"{telegram['parameters']['rasa_timeout_s']:g} s limit) is not an answer. "
                   "\"Emulator failed\" counts updates the emulator (telemelya) could not hand "
                   "to the bot (its send_update answered an error, or it dropped the test "
