@@ -23,7 +23,10 @@ from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
-REPLAYS_KEPT = 1000  # conversations whose replay is kept (least recently used dropped)
+# Conversations whose replay is kept, least recently used dropped. Like the tracker store's
+# cache these are events in memory only; a conversation deleted from the store (the user's
+# /delete_my_data) is replaced at its next message, as its history no longer matches.
+REPLAYS_KEPT = 1000
 
 
 @dataclass
