@@ -215,3 +215,25 @@ def test_word_features_keep_khmer_lao_burmese_words_whole(tmp_path: Path) -> Non
     tokens = {t.text.lower() for m in examples for t in m.get("text_tokens")}
     assert {"ខ្ញុំ", "တူရကီ", "thailand"} <= vocabulary
     assert vocabulary == tokens  # nothing cut, nothing added
+
+
+def test_lookup_entries_and_synonyms_are_normalized_like_the_text(tmp_path: Path) -> None:
+    """ກຳປູເຈັຍ as an editor writes it still maps once NFKC has rewritten the message."""
+    written = "ກຳປູເຈັຍ"
+    data = TrainingData(
+        entity_synonyms={written: "KH"},
+        lookup_tables=[{"name": "country", "elements": [written, "ໄທ"]}],
+    )
+    make(c.InvisibleCharNormalizer).process_training_data(data)
+    typed = c.norm.strip_invisible(written)
+    assert typed != written
+    assert typed in data.lookup_tables[0]["elements"]
+    assert written in data.lookup_tables[0]["elements"]  # the written form stays
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    mapper = c.TypedSynonymMapper.create({}, storage, Resource("syn"), context)
+    mapper.train(data)
+    runtime = message(f"ຖືກຂັງຢູ່{typed}", [{"start": 9, "end": 9 + len(typed), "value": typed,
+                                          "entity": "country"}])
+    mapper.process([runtime])
+    assert runtime.get("entities")[0]["value"] == "KH"

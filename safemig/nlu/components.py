@@ -72,7 +72,23 @@ class _TextNormalizer(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for message in training_data.training_examples:
             self._normalize(message)
+        self._normalize_lookups_and_synonyms(training_data)
         return training_data
+
+    def _normalize_lookups_and_synonyms(self, training_data: TrainingData) -> None:
+        """Lookup entries and synonym keys as the text will read at run time.
+
+        An editor writes ກຳປູເຈັຍ in countries.yml; after NFKC the message says ກໍາປູເຈັຍ, so
+        an unnormalized key would never match. The written form is kept beside the new one.
+        """
+        for table in training_data.lookup_tables:
+            elements = table.get("elements")
+            if isinstance(elements, list):
+                extra = [new for e in elements if (new := self.converter(e)(e)) != e]
+                table["elements"] = list(dict.fromkeys([*elements, *extra]))
+        synonyms = training_data.entity_synonyms
+        for surface, value in list(synonyms.items()):
+            synonyms.setdefault(self.converter(surface)(surface), value)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
