@@ -237,3 +237,19 @@ def test_lookup_entries_and_synonyms_are_normalized_like_the_text(tmp_path: Path
                                           "entity": "country"}])
     mapper.process([runtime])
     assert runtime.get("entities")[0]["value"] == "KH"
+
+
+def test_tokenizer_learns_the_country_names_it_mends_and_keeps_them(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    resource = Resource("tokenizer")
+    config = c.MultiScriptTokenizer.get_default_config()
+    tokenizer = c.MultiScriptTokenizer.create(config, storage, resource, context)
+    lookup = [{"name": "country", "elements": ["ម៉ាឡេស៊ី", "malaysia", "ថៃ"]},
+              {"name": "city", "elements": ["ភ្នំពេញ"]}]
+    tokenizer.train(TrainingData(lookup_tables=lookup))
+    loaded = c.MultiScriptTokenizer.load(config, storage, resource, context)
+    assert loaded.names.names == {"ម៉ាឡេស៊ី", "ថៃ"}  # Latin needs no mending; cities none
+    msg = message("ទៅធ្វើការម៉ាឡេស៊ី")
+    loaded.process([msg])
+    assert [t.text for t in msg.get("text_tokens")] == ["ទៅ", "ធ្វើការ", "ម៉ាឡេស៊ី"]

@@ -1,7 +1,7 @@
 """Word segmentation per script, and which language a message or conversation is in."""
 
 from safemig.language import Turn, conversation_language, is_decisive, script_language
-from safemig.nlu.segment import segment_words
+from safemig.nlu.segment import Names, segment_words
 
 
 def words(text: str) -> list[str]:
@@ -22,6 +22,46 @@ def test_offsets_point_at_the_words() -> None:
 
 def test_latin_directly_before_burmese_is_split_at_the_script_change() -> None:
     assert words("japanကို") == ["japan", "ကို"]
+
+
+def test_lao_country_names_come_apart_from_the_word_for_country() -> None:
+    """laonlp keeps ປະເທດໄທ whole; the extractor must see ໄທ to tag Thailand."""
+    assert words("ໄປເຮັດວຽກປະເທດໄທ") == ["ໄປ", "ເຮັດວຽກ", "ປະເທດ", "ໄທ"]
+    assert words("ປະເທດ") == ["ປະເທດ"]
+
+
+def test_other_scripts_keep_their_combining_marks() -> None:
+    """Thai vowel signs are combining marks: เกาหลี (Korea) stays one word, whole."""
+    assert words("ຢູ່ไทย เกาหลี") == ["ຢູ່", "ไทย", "เกาหลี"]
+    assert words("cafe\u0301 ok") == ["cafe\u0301", "ok"]
+    assert words("5000baht taiwan1ថ្ងៃ") == ["5000", "baht", "taiwan", "1", "ថ្ងៃ"]
+
+
+NAMES = Names(frozenset({"ម៉ាឡេស៊ី", "ជប៉ុន", "ကာတာ", "ဆော်ဒီ", "ស្រុកខ្មែរ", "ထိုင်း"}))
+
+
+def test_country_names_glued_to_a_word_come_apart() -> None:
+    """khmercut glues the destination to the verb: ធ្វើការម៉ាឡេស៊ី (work-Malaysia)."""
+    assert words("ទៅធ្វើការម៉ាឡេស៊ី") == ["ទៅ", "ធ្វើការម៉ាឡេស៊ី"]  # the segmenter alone
+    assert [w for w, _ in segment_words("ទៅធ្វើការម៉ាឡេស៊ី", NAMES)] == ["ទៅ", "ធ្វើការ",
+                                                                       "ម៉ាឡេស៊ី"]
+
+
+def test_country_names_cut_into_pieces_are_joined() -> None:
+    """burmesenlp cuts Qatar in two, and Saudi across its particle."""
+    assert words("ကာတာ ကို") == ["ကာ", "တာ", "ကို"]
+    assert [w for w, _ in segment_words("ကာတာ ကို", NAMES)] == ["ကာတာ", "ကို"]
+    text = "ဆော်ဒီမှာ အလုပ်"
+    mended = segment_words(text, NAMES)
+    assert [w for w, _ in mended] == ["ဆော်ဒီ", "မှာ", "အလုပ်"]
+    assert all(text[at:at + len(w)] == w for w, at in mended)
+
+
+def test_mending_leaves_other_words_alone() -> None:
+    for text in ("ខ្ញុំនៅម៉ាឡេស៊ី ចង់បានលេខស្ថានទូត", "ចង់ត្រឡប់មកស្រុកខ្មែរវិញ",
+                 "ကျွန်တော်ထိုင်းကိုအလုပ်သွားလုပ်ချင်တယ်", "ມື້ນີ້ຂ້ອຍໄປຕະຫຼາດ"):
+        mended = [w for w, _ in segment_words(text, NAMES)]
+        assert mended == words(text), text  # ស្រុកខ្មែរ, with its country word, is no name
 
 
 def test_script_decides_the_language() -> None:

@@ -7,6 +7,7 @@ entities' offsets along (`normalize_with_spans`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +33,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from safemig.language import script_language
 from safemig.languages import supported_languages
 from safemig.nlu import normalize as norm
-from safemig.nlu.segment import segment_words
+from safemig.nlu.segment import MIN_REST, NO_NAMES, Names, segment_words
+
+_SEGMENTED = {"km", "lo", "my"}  # scripts whose segmenters can glue a name to its neighbour
 
 
 class _TextNormalizer(GraphComponent):
@@ -52,8 +55,11 @@ class _TextNormalizer(GraphComponent):
         return cls(config)
 
     def converter(self, text: str) -> Callable[[str], str]:
-        """The function applied to the text (and to each piece between entity boundaries)."""
-        raise NotImplementedError
+        """The function applied to the text (and to each piece between entity boundaries).
+
+        Subclasses that only read the text (language tag, guard) keep it unchanged.
+        """
+        return str
 
     def _normalize(self, message: Message) -> None:
         text = message.get(TEXT)
@@ -134,9 +140,16 @@ class NativeDigitNormalizer(_TextNormalizer):
         return norm.ascii_digits
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class MultiScriptTokenizer(Tokenizer):
-    """Words from khmercut, laonlp, burmesenlp, or letter runs for other scripts."""
+    """Words from khmercut, laonlp, burmesenlp, or letter runs for other scripts.
+
+    Trained only to remember the country names of the `country` lookup table written in
+    Khmer, Lao or Burmese script, which it splits off the words a segmenter glued them to.
+    """
+
+    NAMES_FILE = "glued_names.json"
+    LOOKUP = "country"
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -147,6 +160,13 @@ class MultiScriptTokenizer(Tokenizer):
             "prefix_separator_symbol": None,
         }
 
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage | None = None,
+                 resource: Resource | None = None, names: Names = NO_NAMES) -> None:
+        super().__init__(config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self.names = names
+
     @classmethod
     def create(
         cls,
@@ -155,13 +175,35 @@ class MultiScriptTokenizer(Tokenizer):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> MultiScriptTokenizer:
-        return cls(config)
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.names = Names(frozenset(
+            element for table in training_data.lookup_tables
+            if table.get("name") == self.LOOKUP and isinstance(table.get("elements"), list)
+            for element in table["elements"]
+            if script_language(element) in _SEGMENTED and len(element) >= MIN_REST
+        ))
+        with self._model_storage.write_to(self._resource) as directory:  # type: ignore[union-attr]
+            (directory / self.NAMES_FILE).write_text(
+                json.dumps(sorted(self.names.names), ensure_ascii=False), encoding="utf-8")
+        return self._resource  # type: ignore[return-value]
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> MultiScriptTokenizer:
+        try:
+            with model_storage.read_from(resource) as directory:
+                names = json.loads((directory / cls.NAMES_FILE).read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError):
+            names = []
+        return cls(config, model_storage, resource, Names(frozenset(names)))
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         if attribute != TEXT:
             return [Token(word, start) for start, word in _plain_words(text)]
-        return [Token(word, start) for word, start in segment_words(text)]
+        return [Token(word, start) for word, start in segment_words(text, self.names)]
 
 
 def _plain_words(text: str) -> list[tuple[int, str]]:

@@ -2,25 +2,32 @@
 
 Chosen segmenters (see docs/nlu.md for the comparison): khmercut (CRF) for Khmer, laonlp for
 Lao, burmesenlp with one shared Lexicon for Burmese (ICU splits Burmese inside syllables).
-Everything else is split into runs of letters/digits.
+Everything else is split into runs of letters with their combining marks (Thai vowel signs are
+marks: without them เกาหลี would fall apart) and runs of digits.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from functools import lru_cache
+
+import regex
 
 # burmesenlp warns on every Zawgyi-looking input; our ZawgyiNormalizer already converted it.
 logging.getLogger("burmesenlp").setLevel(logging.ERROR)
 
-_RUNS = re.compile(
+_RUNS = regex.compile(
     r"(?P<km>[\u1780-\u17ff\u19e0-\u19ff]+)"
     r"|(?P<lo>[\u0e80-\u0eff]+)"
     r"|(?P<my>[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]+)"
-    r"|(?P<other>[^\W_\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\uaa60-\uaa7f]+)"
+    r"|(?P<other>[[\p{L}\p{M}]--[\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
+    r"\uaa60-\uaa7f\ua9e0-\ua9ff]]+|\p{N}+)",  # letters apart from digits: 5000baht, malay2
+    flags=regex.V1,
 )
+# "Country" words a segmenter keeps glued to a name (laonlp: ປະເທດໄທ, country-Thailand): split
+# off, so the entity extractor sees the name alone, as it is annotated everywhere else.
+COUNTRY_WORDS = {"km": ("ប្រទេស", "ស្រុក"), "lo": ("ປະເທດ",), "my": ("နိုင်ငံ",)}
 
 
 @lru_cache(maxsize=1)
@@ -72,8 +79,103 @@ def _locate(run: str, offset: int, words: list[str]) -> list[tuple[str, int]]:
     return found
 
 
-def segment_words(text: str) -> list[tuple[str, int]]:
-    """(word, start offset) for every word in `text`, whatever the script."""
+def _split_country_words(kind: str, words: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        prefix = next((p for p in COUNTRY_WORDS.get(kind, ()) if word.startswith(p)
+                       and word != p), None)
+        out.extend([prefix, word[len(prefix):]] if prefix else [word])
+    return out
+
+
+MIN_REST = 2  # a piece shorter than this left over is more likely part of the name's word
+MAX_PIECES = 4  # a name is at most this many segmenter pieces
+
+
+class Names:
+    """Country names in segmented scripts, to mend the segmenters' word boundaries around them.
+
+    Names with a country word (ស្រុកខ្មែរ, မလေးရှားနိုင်ငံ) are left out: the name is tagged
+    without it.
+    """
+
+    def __init__(self, names: frozenset[str]) -> None:
+        words = tuple(w for ws in COUNTRY_WORDS.values() for w in ws)
+        self.names = frozenset(n for n in names if not any(w in n for w in words))
+        self.lengths = sorted({len(n) for n in self.names}, reverse=True)
+        # a word that begins some name (ម៉ាឡេ of ម៉ាឡេស៊ី) is never cut
+        self.starts = {n[:i] for n in self.names for i in range(1, len(n) + 1)}
+
+    def split(self, words: list[str]) -> list[str]:
+        """Cut a name off the end or start of a word it was glued to.
+
+        khmercut returns ធ្វើការម៉ាឡេស៊ី (work-Malaysia) as one word; it becomes ធ្វើការ +
+        ម៉ាឡេស៊ី. The longest name wins.
+        """
+        if not self.names:
+            return words
+        out: list[str] = []
+        for word in words:
+            cut = None
+            if word not in self.starts:
+                cut = next((len(word) - n for n in self.lengths
+                            if len(word) - n >= MIN_REST and word[-n:] in self.names), None)
+                cut = cut or next((n for n in self.lengths
+                                   if len(word) - n >= MIN_REST and word[:n] in self.names), None)
+            out.extend([word[:cut], word[cut:]] if cut else [word])
+        return out
+
+    def join(self, located: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Join pieces a name was cut into: burmesenlp gives ကာ + တာ (Qatar), ဆော် + ဒီမှာ.
+
+        Only pieces that touch in the text are joined; a name ending inside the last piece
+        leaves the rest of that piece as a word of its own (ဆော်ဒီ + မှာ).
+        """
+        if not self.names:
+            return located
+        out: list[tuple[str, int]] = []
+        i = 0
+        while i < len(located):
+            found = self._name_from(located, i)
+            if found is None:
+                out.append(located[i])
+                i += 1
+                continue
+            name, used, rest = found
+            out.append((name, located[i][1]))
+            if rest:
+                out.append((rest, located[i][1] + len(name)))
+            i += used
+        return out
+
+    def _name_from(self, located: list[tuple[str, int]], i: int) -> tuple[str, int, str] | None:
+        """The longest name starting at piece i and spanning 2+ touching pieces."""
+        start = located[i][1]
+        joined = located[i][0]
+        best = None
+        for j in range(i + 1, min(len(located), i + MAX_PIECES)):
+            word, at = located[j]
+            if at != start + len(joined):
+                break
+            before = len(joined)
+            joined += word
+            for n in self.lengths:
+                if before < n <= len(joined) and joined[:n] in self.names:
+                    rest = joined[n:]
+                    if not rest or len(rest) >= MIN_REST:
+                        best = (joined[:n], j - i + 1, rest)
+                    break
+        return best
+
+
+NO_NAMES = Names(frozenset())
+
+
+def segment_words(text: str, names: Names = NO_NAMES) -> list[tuple[str, int]]:
+    """(word, start offset) for every word in `text`, whatever the script.
+
+    `names` (country names from the lookup tables) come out as words of their own.
+    """
     out: list[tuple[str, int]] = []
     for match in _RUNS.finditer(text):
         kind = match.lastgroup or "other"
@@ -81,8 +183,8 @@ def segment_words(text: str) -> list[tuple[str, int]]:
         if kind == "other":
             out.append((run, match.start()))
             continue
-        words = _SEGMENTERS[kind]()(run)
-        located = _locate(run, match.start(), words)
+        words = _split_country_words(kind, _SEGMENTERS[kind]()(run))
+        located = names.join(_locate(run, match.start(), names.split(words)))
         out.extend(located or [(run, match.start())])
     if not out:  # emoji, punctuation: keep them as tokens so every message has features
         pos = 0
