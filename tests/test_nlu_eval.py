@@ -55,3 +55,27 @@ def test_eval_says_when_there_is_no_model(tmp_path: Path) -> None:
         [sys.executable, "-m", "safemig.cli", "nlu-eval", str(HELDOUT[0]), "--model",
          str(tmp_path / "none.tar.gz")], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert result.returncode == 2 and "safemig train" in result.stdout
+
+
+def test_no_evaluation_example_is_in_the_training_data() -> None:
+    """Held-out and probe sets stay unseen: an editor copying one into nlu_data/ fails here.
+
+    Stock phrases ("hi", "yes") may be in both; a held-out sentence (3+ words or 15+
+    characters) may not, and the probe sets share nothing at all with the training data.
+    """
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from safemig.nlu.evaluate import load_examples
+
+    trained = {m.get("text").strip().lower()
+               for m in load_data(str(PROJECT_ROOT / "nlu_data")).intent_examples}
+    probe = sorted((PROJECT_ROOT / "tests" / "nlu_probe").glob("*.yml"))
+    assert len(probe) == 4
+
+    def seen(paths: list[Path], sentences_only: bool) -> list[tuple[str, str]]:
+        return [(path.name, e.text) for path in paths for e in load_examples(path)
+                if e.text.strip().lower() in trained and not (
+                    sentences_only and len(e.text.split()) < 3 and len(e.text) < 15)]
+
+    assert not seen(HELDOUT, sentences_only=True)
+    assert not seen(probe, sentences_only=False)
