@@ -33,9 +33,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from safemig.language import script_language
 from safemig.languages import supported_languages
 from safemig.nlu import normalize as norm
-from safemig.nlu.segment import MIN_REST, NO_NAMES, Names, segment_words
-
-_SEGMENTED = {"km", "lo", "my"}  # scripts whose segmenters can glue a name to its neighbour
+from safemig.nlu.segment import MIN_REST, NO_NAMES, SEGMENTED_SCRIPTS, Names, segment_words
 
 
 class _TextNormalizer(GraphComponent):
@@ -182,7 +180,7 @@ class MultiScriptTokenizer(Tokenizer):
             element for table in training_data.lookup_tables
             if table.get("name") == self.LOOKUP and isinstance(table.get("elements"), list)
             for element in table["elements"]
-            if script_language(element) in _SEGMENTED and len(element) >= MIN_REST
+            if script_language(element) in SEGMENTED_SCRIPTS and len(element) >= MIN_REST
         ))
         with self._model_storage.write_to(self._resource) as directory:  # type: ignore[union-attr]
             (directory / self.NAMES_FILE).write_text(

@@ -63,6 +63,9 @@ _SEGMENTERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
 }
 
 
+SEGMENTED_SCRIPTS = frozenset(_SEGMENTERS)  # scripts whose segmenters can glue a name on
+
+
 def _locate(run: str, offset: int, words: list[str]) -> list[tuple[str, int]]:
     """Offsets of segmenter output inside the run; skips anything it cannot find."""
     found: list[tuple[str, int]] = []
