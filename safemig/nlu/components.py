@@ -33,7 +33,14 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from safemig.language import script_language
 from safemig.languages import supported_languages
 from safemig.nlu import normalize as norm
-from safemig.nlu.segment import MIN_REST, NO_NAMES, SEGMENTED_SCRIPTS, Names, segment_words
+from safemig.nlu.segment import (
+    MIN_REST,
+    NO_NAMES,
+    SEGMENTED_SCRIPTS,
+    Names,
+    segment_words,
+    whitespace_words,
+)
 
 
 class _TextNormalizer(GraphComponent):
@@ -200,17 +207,8 @@ class MultiScriptTokenizer(Tokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         if attribute != TEXT:
-            return [Token(word, start) for start, word in _plain_words(text)]
+            return [Token(word, start) for word, start in whitespace_words(text)]
         return [Token(word, start) for word, start in segment_words(text, self.names)]
-
-
-def _plain_words(text: str) -> list[tuple[int, str]]:
-    out, pos = [], 0
-    for word in text.split():
-        start = text.index(word, pos)
-        out.append((start, word))
-        pos = start + len(word)
-    return out
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)

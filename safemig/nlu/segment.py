@@ -9,6 +9,7 @@ marks: without them เกาหลี would fall apart) and runs of digits.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -189,10 +190,10 @@ def segment_words(text: str, names: Names = NO_NAMES) -> list[tuple[str, int]]:
         words = _split_country_words(kind, _SEGMENTERS[kind]()(run))
         located = names.join(_locate(run, match.start(), names.split(words)))
         out.extend(located or [(run, match.start())])
-    if not out:  # emoji, punctuation: keep them as tokens so every message has features
-        pos = 0
-        for piece in text.split():
-            start = text.index(piece, pos)
-            out.append((piece, start))
-            pos = start + len(piece)
-    return out
+    # emoji, punctuation: keep them as tokens so every message has features
+    return out or whitespace_words(text)
+
+
+def whitespace_words(text: str) -> list[tuple[str, int]]:
+    """(word, start offset) for each whitespace-separated piece of `text`."""
+    return [(m.group(0), m.start()) for m in re.finditer(r"\S+", text)]
