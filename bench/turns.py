@@ -6,13 +6,18 @@ Two stacks, one after the other, each measured the same way through Rasa's REST 
   RulePolicy, SQL tracker store (SQLite), domain responses, the same action server and the
   standard action-server round trip.
 For each: cold start until the first answer; p50/p95 of a plain answer, of a turn that runs a
-custom action (RUNS turns after WARMUP) and of a report turn that writes to the queue
-(REPORT_RUNS after REPORT_WARMUP); sustained turns per second with 20 and 100 users at once;
-resident memory. Ours once more with two Rasa workers (SAFEMIG_RASA_WORKERS=2): 20-user
+custom action and of a report turn that writes to the queue; sustained turns per second with 20
+and 100 users at once; resident memory. How many of each: OURS and STOCK (stock Rasa answers
+three to six times slower, so it gets half the turns: the bench has a 10-minute budget; the
+throughput runs, LOADS, are the same for both).
+Ours once more with two Rasa workers (SAFEMIG_RASA_WORKERS=2): 20-user
 throughput and memory. The queue's own reports per second are measured on their own.
 
 The anchor's DIET is trained for one epoch: what it costs per message does not depend on the
 epochs, and 100 epochs would take most of an hour here (its accuracy is in docs/nlu.md).
+Training it still takes about 4 minutes, most of it TensorFlow tracing DIET's training step,
+so the model is kept in models/bench by input hash, and `make bench` trains it
+(`python -m bench.turns --train-anchor`) beside our own model's training.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
@@ -39,11 +45,24 @@ from safemig.nlu.evaluate import percentile
 from safemig.queue.store import Queue
 from safemig.supervisor import QUIET_ENV
 
-RUNS = 200
-WARMUP = 20
-ROUNDS = 3  # RUNS turns are measured as ROUNDS rounds; figures are medians over the rounds
-REPORT_RUNS, REPORT_WARMUP = 60, 10  # reports of 9 turns each (stock: about 1 s per report)
-LOADS = {20: 7, 100: 2}  # users at once -> turns each, in each of ROUNDS runs
+ROUNDS = 3  # the turns are measured as ROUNDS rounds; figures are medians over the rounds
+# users at once -> turns each, in each of ROUNDS runs; the same for both stacks, as a different
+# mix of first turns (session start) and custom actions would make the rates incomparable
+LOADS = {20: 7, 100: 2}
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How many turns one stack is measured with."""
+
+    runs: int  # plain and custom-action turns, each
+    warmup: int
+    report_runs: int  # reports of 9 turns each
+    report_warmup: int
+
+
+OURS = Sampling(runs=200, warmup=20, report_runs=60, report_warmup=10)
+STOCK = Sampling(runs=100, warmup=10, report_runs=30, report_warmup=5)  # ~1 s per report
 PLAIN, ACTION = "/greet", '/ask_costs{"country": "TH"}'
 STARTED = time.perf_counter()  # the bench's clock: `make bench` imports this module first
 
@@ -154,8 +173,11 @@ def stock_model() -> Path:
     """A full stock-Rasa model of our domain, rules and NLU data (cached by input hash)."""
     from bench.nlu_report import BENCH_MODELS, STOCK_PIPELINE, _hash, write_config
 
-    pipeline = [{**c, "epochs": 1} if c["name"] == "DIETClassifier" else c
-                for c in STOCK_PIPELINE]
+    # One epoch in batches of 256: per message it costs what 100 epochs in batches of 64 would
+    # cost, and each step updates all of DIET's ~75k-row sparse input weights, so fewer steps
+    # train it in a third of the time.
+    pipeline = [{**c, "epochs": 1, "batch_size": [256, 256]} if c["name"] == "DIETClassifier"
+                else c for c in STOCK_PIPELINE]
     # our policy settings on Rasa's own RulePolicy (ours only shares work between searches)
     policies = [{**p, "name": "RulePolicy"} if p["name"].endswith("RulePolicy") else p
                 for p in yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["policies"]]
@@ -166,12 +188,18 @@ def stock_model() -> Path:
     BENCH_MODELS.mkdir(parents=True, exist_ok=True)
     config = write_config(model.with_suffix("").with_suffix(".yml"), pipeline, policies)
     print("training the stock-Rasa anchor model (DIET, 1 epoch)...", flush=True)
+    started = time.perf_counter()
+    # RASA_MAX_CACHE_SIZE=0: no copy of every step in ~/.rasa/cache (250 MB, and it may run
+    # beside our own training, which uses that cache)
     subprocess.run([str(Path(sys.executable).with_name("rasa")), "train", "--config",
                     str(config), "--domain", "domain", "--data", "nlu_data", "dialogue",
                     "--out", str(BENCH_MODELS),
-                    "--fixed-model-name", model.name.removesuffix(".tar.gz")],
-                   check=True, cwd=PROJECT_ROOT, env={**os.environ, **QUIET_ENV},
+                    "--fixed-model-name", model.name.removesuffix(".tar.gz"),
+                    "--skip-validation"],  # its warnings say nothing about speed
+                   check=True, cwd=PROJECT_ROOT,
+                   env={**os.environ, **QUIET_ENV, "RASA_MAX_CACHE_SIZE": "0"},
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress(f"training the stock-Rasa anchor model ({time.perf_counter() - started:.0f} s)")
     return model
 
 
@@ -193,29 +221,30 @@ def stock_stack(data_dir: Path, model: Path) -> Stack:
     ], env, rasa_port)
 
 
-def measure_turns(stack: Stack) -> dict[str, dict[str, float]]:
+def measure_turns(stack: Stack, sampling: Sampling) -> dict[str, dict[str, float]]:
     plain, action = [], []
-    for i in range(WARMUP + RUNS):
+    warmup = sampling.warmup
+    for i in range(warmup + sampling.runs):
         sender = f"bench-{uuid.uuid4().hex[:8]}"
         stack.turn(sender, PLAIN)  # opens the conversation (session start)
         ms, _ = stack.turn(sender, PLAIN)
-        if i >= WARMUP:
+        if i >= warmup:
             plain.append(ms)
         ms, _ = stack.turn(sender, ACTION)
-        if i >= WARMUP:
+        if i >= warmup:
             action.append(ms)
     return {"plain answer": rounds_median(plain), "custom action": rounds_median(action),
-            "report filed (stored + acknowledged)": report_turns(stack)}
+            "report filed (stored + acknowledged)": report_turns(stack, sampling)}
 
 
-def report_turns(stack: Stack) -> dict[str, float]:
+def report_turns(stack: Stack, sampling: Sampling) -> dict[str, float]:
     """The last turn of an abuse report (Send) until its acknowledgement comes back.
 
     Both stacks run the same forms and the same action server, which stores the report in the
     queue; each report is checked there. (Stock Rasa's templated NLG cannot fill the
     acknowledgement's hotline list, so it sends the text with its placeholders unfilled.)"""
     report = []
-    for i in range(REPORT_WARMUP + REPORT_RUNS):
+    for i in range(sampling.report_warmup + sampling.report_runs):
         sender = f"bench-{uuid.uuid4().hex[:8]}"
         stack.turn(sender, "/report_abuse")
         for answer in ["broker", "skip", "took money", "skip", "skip", "no", "no"]:
@@ -223,7 +252,7 @@ def report_turns(stack: Stack) -> dict[str, float]:
         ms, replies = stack.turn(sender, "send")
         if not replies or stack.queue.open_report_for(sender) is None:
             raise AssertionError(f"report not filed: {replies}")
-        if i >= REPORT_WARMUP:
+        if i >= sampling.report_warmup:
             report.append(ms)
     return rounds_median(report)
 
@@ -268,19 +297,19 @@ def throughput(url: str, users: int, turns_each: int) -> dict:
             "rounds": [r["turns_per_s"] for r in runs]}
 
 
-def measure_stack(stack: Stack, with_turns: bool = True,
+def measure_stack(stack: Stack, sampling: Sampling, with_turns: bool = True,
                   loads: dict[int, int] = LOADS,
                   telegram: Callable[[int], dict] | None = None) -> dict:
-    """Cold start, turn latencies (or only WARMUP turns), throughput per load, memory; then
-    `telegram(rasa_port)` (the Telegram bench against this Rasa) while it still runs."""
+    """Cold start, turn latencies (or only the warm-up turns), throughput per load, memory;
+    then `telegram(rasa_port)` (the Telegram bench against this Rasa) while it still runs."""
     try:
         cold = stack.first_answer_seconds()
         progress(f"cold start {cold} s")
         if with_turns:
-            turns = measure_turns(stack)
+            turns = measure_turns(stack, sampling)
         else:
             turns = None
-            for i in range(WARMUP):
+            for i in range(sampling.warmup):
                 stack.turn("warm-up", PLAIN if i % 2 == 0 else ACTION)
         progress("turn latencies")
         load = [throughput(stack.url, users, each) for users, each in loads.items()]
@@ -332,23 +361,26 @@ def main(with_anchor: bool = True, telegram_anchor: Callable[[int], dict] | None
     reference = [reference_loop_ms()]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        ours = measure_stack(project_stack(data / "ours"))
+        ours = measure_stack(project_stack(data / "ours"), OURS)
         two = measure_stack(project_stack(data / "two-workers", rasa_workers=2),
-                            with_turns=False, loads={20: LOADS[20]})
+                            OURS, with_turns=False, loads={20: LOADS[20]})
         anchor = None
         if with_anchor:
             model = stock_model()
-            anchor = measure_stack(stock_stack(data / "stock", model), telegram=telegram_anchor)
+            anchor = measure_stack(stock_stack(data / "stock", model), STOCK,
+                                   telegram=telegram_anchor)
         queue = queue_throughput(data)
     reference.append(reference_loop_ms())
     size = lambda p: round(p.stat().st_size / 1e6, 1)  # noqa: E731
     models = {"ours": size(PROJECT_ROOT / "models" / "safemig.tar.gz"),
               "stock": size(model) if with_anchor else None}
     return {"ours": ours, "ours_2_workers": two, "stock": anchor, "queue": queue,
-            "model_mb": models, "runs": RUNS, "rounds": ROUNDS, "reference_loop_ms": reference,
-            "report_runs": REPORT_RUNS, "report_warmup": REPORT_WARMUP,
-            "warmup": WARMUP}
+            "model_mb": models, "rounds": ROUNDS, "reference_loop_ms": reference,
+            "sampling": {"ours": asdict(OURS), "stock": asdict(STOCK)}, "loads": LOADS}
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(with_anchor="--no-anchor" not in sys.argv), indent=1))
+    if "--train-anchor" in sys.argv:
+        print(stock_model())
+    else:
+        print(json.dumps(main(with_anchor="--no-anchor" not in sys.argv), indent=1))
