@@ -33,6 +33,15 @@ def test_native_digits_become_ascii() -> None:
     assert int(norm.ascii_digits("៥០០០")) == 5000
 
 
+def test_burmese_letters_typed_as_digits_become_letters() -> None:
+    # ၀ for ဝ (wa) and ၇ for ရ (ra): the letter where no digit is next to it
+    assert norm.ascii_digits("၀န်ထမ်း") == "ဝန်ထမ်း"  # employee
+    assert norm.ascii_digits("အလုပ်၀င်") == "အလုပ်ဝင်"  # start work
+    assert norm.ascii_digits("၇ွာ") == "ရွာ"  # village: a digit never takes a medial
+    # real numbers stay numbers, glued to words or not
+    assert norm.ascii_digits("၁၀၀၀ဘတ် ၅၀သိန်း ၀၉ ၄၅၆ ၇ရက် ၀") == "1000ဘတ် 50သိန်း 09 456 7ရက် 0"
+
+
 def test_entity_offsets_follow_the_text() -> None:
     text = "ទៅ\u200bថៃ\u200bធ្វើការ"
     start = text.index("ថៃ")

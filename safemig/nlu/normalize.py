@@ -73,8 +73,21 @@ def zawgyi_to_unicode(text: str) -> str:
     return zawgyi_converter(text)(text)
 
 
+# ၀ (digit zero) and ဝ (letter wa) look the same, as do ၇ (seven) and ရ (ra), and people type
+# one for the other: ၀န်ထမ်း for ဝန်ထမ်း (employee). A digit never carries a vowel sign or
+# medial, and a zero touching Burmese letters but no digit is the letter.
+_MY_DIGIT = "0-9\u1040-\u1049"
+_WA_TYPED_AS_ZERO = re.compile(
+    f"(?<![{_MY_DIGIT}])\u1040(?![{_MY_DIGIT}])"
+    "(?:(?<=[\u1000-\u103f]\u1040)|(?=[\u1000-\u103f]))")
+_RA_TYPED_AS_SEVEN = re.compile("\u1047(?=[\u102b-\u103e])")
+
+
 def ascii_digits(text: str) -> str:
-    """Khmer, Lao and Burmese digits to 0-9, so ៥០០០ and 5000 are the same feature."""
+    """Khmer, Lao and Burmese digits to 0-9, so ៥០០០ and 5000 are the same feature; Burmese
+    letters typed as look-alike digits back to letters first."""
+    if "\u1040" in text or "\u1047" in text:
+        text = _RA_TYPED_AS_SEVEN.sub("\u101b", _WA_TYPED_AS_ZERO.sub("\u101d", text))
     return text.translate(_NATIVE_DIGITS)
 
 
