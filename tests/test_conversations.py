@@ -93,6 +93,16 @@ def test_nonsense_gets_a_fallback_with_a_hotline_never_a_wrong_answer(stack: Sta
     assert "☎" in texts(replies)
 
 
+@pytest.mark.parametrize("text", ["ဝေါ့ပါမစ် သက်တမ်းကုန်ခါနီးပြီ ဘယ်လိုတိုးရမလဲ",
+                                  "တရားဝင်နိုင်ငံခြားသွားနည်း ပြောပြပေးပါ",
+                                  "ဝန်ကြီးဌာနက အေဂျင်စီစာရင်း ဘယ်မှာရလဲ"])
+def test_burmese_typed_with_zero_for_wa_is_understood_the_same(stack: Stack, text: str) -> None:
+    typed = text.replace("ဝ", "၀")  # digit zero for the letter wa, as many people type it
+    right, mistyped = stack.parse(text), stack.parse(typed)
+    assert mistyped["intent"] == right["intent"]
+    assert right["intent"]["name"] not in ("nlu_fallback", "out_of_scope")
+
+
 def test_change_language_request_switches_and_tells_the_front_end(stack: Stack) -> None:
     sender = user()
     replies = stack.send(sender, '/change_language{"language": "my"}')
