@@ -12,7 +12,6 @@ it with RulePolicy on every rule and story, step by step and with rewinds.
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,7 +97,9 @@ class SharedStatesRulePolicy(RulePolicy):
             shared = self._shared = (tracker, len(tracker.events), self._states(tracker, domain))
         states = shared[2]
         # only the last state differs between the searches; the base class's clean-up of the
-        # earlier ones (drop text where there is an intent) gives the same result every time
-        chosen = [*states[:-1], copy.deepcopy(states[-1])]
+        # earlier ones (drop text where there is an intent) gives the same result every time. The
+        # clean-up only deletes keys of the sub-states, so copying those is enough (a deepcopy
+        # was 2% of a turn).
+        chosen = [*states[:-1], {key: dict(sub) for key, sub in states[-1].items()}]
         self.featurizer._choose_last_user_input([chosen], use_text_for_last_user_input)
         return chosen
