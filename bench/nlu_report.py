@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from safemig.config import PROJECT_ROOT
-from safemig.nlu.evaluate import Parser, Report, evaluate, format_table
+from safemig.nlu.evaluate import Parser, Report, evaluate, format_table, write_examples
 from safemig.supervisor import QUIET_ENV
 
 BENCH_MODELS = PROJECT_ROOT / "models" / "bench"
@@ -119,18 +119,8 @@ def sib_split(lang: str, split: str) -> list[tuple[str, str]]:
 
 def sib_training_file(lang: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    by_topic: dict[str, list[str]] = {}
-    for text, topic in sib_split(lang, "train"):
-        by_topic.setdefault(topic.replace("/", "_"), []).append(text)
-    blocks = [{"intent": topic, "examples": "".join(
-        f"- {json.dumps(t, ensure_ascii=False)[1:-1]}\n" for t in texts)}
-              for topic, texts in sorted(by_topic.items())]
-    path = folder / "nlu.yml"
-    lines = ['version: "3.1"', "nlu:"]
-    for block in blocks:
-        lines += [f"- intent: {block['intent']}", "  examples: |"]
-        lines += ["    " + line for line in block["examples"].splitlines()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_examples(folder / "nlu.yml", ((text, topic.replace("/", "_"))
+                                        for text, topic in sib_split(lang, "train")))
     return folder
 
 

@@ -54,18 +54,13 @@ def test_a_space_between_every_word_is_understood_as_well(trained_model: Path,
                                                          tmp_path: Path) -> None:
     """Some people space every word of Khmer, Lao or Burmese; the model must not need
     the run-together spelling its training data mostly has."""
-    from safemig.nlu.evaluate import load_examples
+    from safemig.nlu.evaluate import load_examples, write_examples
     from safemig.nlu.segment import segment_words
 
     for lang in ("km", "lo", "my"):
         examples = load_examples(PROJECT_ROOT / "tests" / "nlu_heldout" / f"{lang}.yml")
-        by_intent: dict[str, list[str]] = {}
-        for example in examples:
-            spaced = " ".join(word for word, _ in segment_words(example.text))
-            by_intent.setdefault(example.intent, []).append(spaced)
-        (tmp_path / f"{lang}.yml").write_text('version: "3.1"\nnlu:\n' + "".join(
-            f"- intent: {intent}\n  examples: |\n" + "".join(f"    - {t}\n" for t in texts)
-            for intent, texts in by_intent.items()), encoding="utf-8")
+        write_examples(tmp_path / f"{lang}.yml", (
+            (" ".join(word for word, _ in segment_words(e.text)), e.intent) for e in examples))
     result = subprocess.run(
         [sys.executable, "-m", "safemig.cli", "nlu-eval", *sorted(map(str, tmp_path.glob("*.yml"))),
          "--json"], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900)

@@ -70,6 +70,16 @@ def load_examples(path: Path) -> list[Example]:
     return out
 
 
+def write_examples(path: Path, examples: Iterable[tuple[str, str]]) -> None:
+    """(text, intent) pairs as a Rasa NLU file, written by Rasa's own YAML writer."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    messages = [Message(data={"text": text, "intent": intent}) for text, intent in examples]
+    RasaYAMLWriter().dump(path, TrainingData(messages))
+
+
 def group_by_language(paths: Iterable[Path]) -> dict[str, list[Example]]:
     groups: dict[str, list[Example]] = defaultdict(list)
     for path in paths:
