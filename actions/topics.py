@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Container
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,15 +18,10 @@ from safemig.conversation import UNKNOWN_COUNTRY
 ASK_DESTINATION_FIRST = frozenset({"ask_legal_channels", "ask_costs"})
 
 
-@lru_cache(maxsize=1)
-def _project_root() -> Path:
-    return load_settings().project_root  # once: load_settings reads .env from disk
-
-
 def response_names() -> Container[str]:
     """The responses in the domain files, read here (and re-read when a file changes): Rasa
     sends its domain, 30 KB of JSON, only to the actions that ask for it (endpoints.yml)."""
-    return load_responses(_project_root()).keys()
+    return load_responses(load_settings().project_root).keys()
 
 
 def answer_name(topic: str, origin: str | None, destination: str | None,
