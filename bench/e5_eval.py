@@ -24,7 +24,7 @@ from safemig.nlu.segment import segment_words
 
 
 def prep(text: str) -> str:
-    return " ".join(w.lower() for w, _ in segment_words(normalize(text)))
+    return " ".join(w.text.lower() for w in segment_words(normalize(text)))
 
 
 def main() -> dict:

@@ -4,9 +4,12 @@ The floors below guard against regressions; the targets (0.92 intent accuracy, 0
 F1, 0.90 out-of-scope caught) and the current figures are in docs/nlu.md.
 """
 
+import asyncio
 import json
+import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -60,7 +63,7 @@ def test_a_space_between_every_word_is_understood_as_well(trained_model: Path,
     for lang in ("km", "lo", "my"):
         examples = load_examples(PROJECT_ROOT / "tests" / "nlu_heldout" / f"{lang}.yml")
         write_examples(tmp_path / f"{lang}.yml", (
-            (" ".join(word for word, _ in segment_words(e.text)), e.intent) for e in examples))
+            (" ".join(word.text for word in segment_words(e.text)), e.intent) for e in examples))
     result = subprocess.run(
         [sys.executable, "-m", "safemig.cli", "nlu-eval", *sorted(map(str, tmp_path.glob("*.yml"))),
          "--json"], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900)
@@ -69,6 +72,39 @@ def test_a_space_between_every_word_is_understood_as_well(trained_model: Path,
     assert {r["name"] for r in reports} == {"km", "lo", "my"}
     for report in reports:
         assert report["n"] >= 300 and report["accuracy"] >= 0.90, report["name"]
+
+
+# Sylbreak's rule (Ye Kyaw Thu): a syllable starts at a consonant that carries no asat or
+# stacker and follows no stacker, or at an independent vowel, a digit or punctuation.
+SYLLABLE_START = re.compile(r"(?<!\u1039)([\u1000-\u1021])(?![\u103a\u1039])"
+                            r"|([\u1023-\u102a\u103f\u1040-\u104f!-/:-@\[-`{-~])")
+
+
+def spaced_by_syllable(text: str) -> str:
+    return " ".join(SYLLABLE_START.sub(r" \1\2", text).split())
+
+
+def test_syllable_rule_spaces_burmese_as_people_type_it() -> None:
+    assert spaced_by_syllable("ထိုင်းကိုအလုပ်သွားလုပ်ချင်တယ်") == "ထိုင်း ကို အ လုပ် သွား လုပ် ချင် တယ်"
+    assert spaced_by_syllable("မင်္ဂလာပါ") == "မင်္ဂ လာ ပါ"  # a stacked consonant stays
+
+
+def test_burmese_spaced_syllable_by_syllable_is_understood(trained_model: Path) -> None:
+    """Many people put a space after every Burmese syllable: the intent and the country must
+    come through as they do from the same message written together."""
+    from safemig.nlu.evaluate import Parser, load_examples, score
+
+    examples = load_examples(PROJECT_ROOT / "tests" / "nlu_heldout" / "my.yml")
+    spaced = [replace(e, text=spaced_by_syllable(e.text)) for e in examples]
+    assert sum(" " in e.text for e in spaced) >= 0.95 * len(spaced)
+
+    async def parse_all() -> list:
+        parser = Parser(trained_model)
+        return [await parser.parse(e.text) for e in spaced]
+
+    report = score("my", spaced, asyncio.run(parse_all()))
+    assert report.accuracy >= 0.90
+    assert report.country["support"] >= 40 and report.country["f1"] >= 0.85
 
 
 def test_eval_says_when_there_is_no_model(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from safemig.nlu.segment import Names, segment_words
 
 
 def words(text: str) -> list[str]:
-    return [w for w, _ in segment_words(text)]
+    return [w.text for w in segment_words(text)]
 
 
 def test_khmer_lao_burmese_sentences_are_split_into_words() -> None:
@@ -16,8 +16,8 @@ def test_khmer_lao_burmese_sentences_are_split_into_words() -> None:
 
 def test_offsets_point_at_the_words() -> None:
     text = "go ថៃ 5000 baht"
-    for word, start in segment_words(text):
-        assert text[start:start + len(word)] == word
+    for word in segment_words(text):
+        assert text[word.start:word.end] == word.text
 
 
 def test_latin_directly_before_burmese_is_split_at_the_script_change() -> None:
@@ -43,25 +43,42 @@ NAMES = Names(frozenset({"ម៉ាឡេស៊ី", "ជប៉ុន", "ကာ�
 def test_country_names_glued_to_a_word_come_apart() -> None:
     """khmercut glues the destination to the verb: ធ្វើការម៉ាឡេស៊ី (work-Malaysia)."""
     assert words("ទៅធ្វើការម៉ាឡេស៊ី") == ["ទៅ", "ធ្វើការម៉ាឡេស៊ី"]  # the segmenter alone
-    assert [w for w, _ in segment_words("ទៅធ្វើការម៉ាឡេស៊ី", NAMES)] == ["ទៅ", "ធ្វើការ",
+    assert [w.text for w in segment_words("ទៅធ្វើការម៉ាឡេស៊ី", NAMES)] == ["ទៅ", "ធ្វើការ",
                                                                        "ម៉ាឡេស៊ី"]
 
 
 def test_country_names_cut_into_pieces_are_joined() -> None:
     """burmesenlp cuts Qatar in two, and Saudi across its particle."""
     assert words("ကာတာ ကို") == ["ကာ", "တာ", "ကို"]
-    assert [w for w, _ in segment_words("ကာတာ ကို", NAMES)] == ["ကာတာ", "ကို"]
+    assert [w.text for w in segment_words("ကာတာ ကို", NAMES)] == ["ကာတာ", "ကို"]
     text = "ဆော်ဒီမှာ အလုပ်"
     mended = segment_words(text, NAMES)
-    assert [w for w, _ in mended] == ["ဆော်ဒီ", "မှာ", "အလုပ်"]
-    assert all(text[at:at + len(w)] == w for w, at in mended)
+    assert [w.text for w in mended] == ["ဆော်ဒီ", "မှာ", "အလုပ်"]
+    assert all(text[w.start:w.end] == w.text for w in mended)
 
 
 def test_mending_leaves_other_words_alone() -> None:
     for text in ("ខ្ញុំនៅម៉ាឡេស៊ី ចង់បានលេខស្ថានទូត", "ចង់ត្រឡប់មកស្រុកខ្មែរវិញ",
                  "ကျွန်တော်ထိုင်းကိုအလုပ်သွားလုပ်ချင်တယ်", "ມື້ນີ້ຂ້ອຍໄປຕະຫຼາດ"):
-        mended = [w for w, _ in segment_words(text, NAMES)]
+        mended = [w.text for w in segment_words(text, NAMES)]
         assert mended == words(text), text  # ស្រុកខ្មែរ, with its country word, is no name
+
+
+def test_burmese_spaced_by_syllable_gives_the_words_written_together() -> None:
+    """ထိုင်း သွား အလုပ် လုပ် ချင် တယ်: the spaces go before segmenting, and each word
+    still points at its letters in the text as typed."""
+    text = "ထိုင်း သွား အ လုပ် လုပ် ချင် တယ် ကာ တာ job"
+    spaced = segment_words(text, NAMES)
+    assert [w.text for w in spaced] == [w.text for w in segment_words(
+        "ထိုင်းသွားအလုပ်လုပ်ချင်တယ်ကာတာ job", NAMES)]
+    assert "ကာတာ" in [w.text for w in spaced]
+    for word in spaced:
+        assert text[word.start:word.end].replace(" ", "") == word.text
+
+
+def test_spaces_still_separate_khmer_and_lao_words() -> None:
+    assert words("ខ្ញុំ ចង់") == ["ខ្ញុំ", "ចង់"]
+    assert words("ໄປ ໄທ") == ["ໄປ", "ໄທ"]
 
 
 def test_script_decides_the_language() -> None:

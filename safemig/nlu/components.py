@@ -206,9 +206,8 @@ class MultiScriptTokenizer(Tokenizer):
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
-        if attribute != TEXT:
-            return [Token(word, start) for word, start in whitespace_words(text)]
-        return [Token(word, start) for word, start in segment_words(text, self.names)]
+        words = segment_words(text, self.names) if attribute == TEXT else whitespace_words(text)
+        return [Token(word.text, word.start, word.end) for word in words]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -254,11 +253,12 @@ class TypedSynonymMapper(EntitySynonymMapper):
     """Entity synonyms per entity type: "lao" is LA as a country and lo as a language.
 
     Rasa's EntitySynonymMapper keys synonyms by text alone, so one of those two meanings
-    silently overwrites the other; here the key is (entity type, text).
+    silently overwrites the other; here the key is (entity type, text). Spaces do not count:
+    a name typed syllable by syllable (မ လေး ရှား) is the same name.
     """
 
     def _typed_key(self, entity: str, text: str) -> str:
-        return f"{entity}\x1f{text.lower()}"
+        return f"{entity}\x1f{''.join(text.lower().split())}"
 
     def train(self, training_data: TrainingData) -> Resource:
         for example in training_data.entity_examples:

@@ -4,6 +4,10 @@ Chosen segmenters (see docs/nlu.md for the comparison): khmercut (CRF) for Khmer
 Lao, burmesenlp with one shared Lexicon for Burmese (ICU splits Burmese inside syllables).
 Everything else is split into runs of letters with their combining marks (Thai vowel signs are
 marks: without them เกาหลี would fall apart) and runs of digits.
+
+Burmese is segmented with its spaces taken out: many people put a space after every syllable
+(ထိုင်း သွား အလုပ် လုပ် ချင် တယ်), which the model never saw as words; a word can then span
+a space, so every word carries its own end offset.
 """
 
 from __future__ import annotations
@@ -12,16 +16,18 @@ import logging
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from typing import NamedTuple
 
 import regex
 
 # burmesenlp warns on every Zawgyi-looking input; our ZawgyiNormalizer already converted it.
 logging.getLogger("burmesenlp").setLevel(logging.ERROR)
 
+_MY = r"[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]+"
 _RUNS = regex.compile(
     r"(?P<km>[\u1780-\u17ff\u19e0-\u19ff]+)"
     r"|(?P<lo>[\u0e80-\u0eff]+)"
-    r"|(?P<my>[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]+)"
+    rf"|(?P<my>{_MY}(?:[^\S\n]+{_MY})*)"  # spaces inside a Burmese run belong to it
     r"|(?P<other>[[\p{L}\p{M}]--[\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
     r"\uaa60-\uaa7f\ua9e0-\ua9ff]]+|\p{N}+)",  # letters apart from digits: 5000baht, malay2
     flags=regex.V1,
@@ -65,6 +71,14 @@ _SEGMENTERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
 
 
 SEGMENTED_SCRIPTS = frozenset(_SEGMENTERS)  # scripts whose segmenters can glue a name on
+
+
+class Word(NamedTuple):
+    """A word and where it is in the text: text[start:end] (a Burmese word can span a space)."""
+
+    text: str
+    start: int
+    end: int
 
 
 def _locate(run: str, offset: int, words: list[str]) -> list[tuple[str, int]]:
@@ -175,25 +189,32 @@ class Names:
 NO_NAMES = Names(frozenset())
 
 
-def segment_words(text: str, names: Names = NO_NAMES) -> list[tuple[str, int]]:
-    """(word, start offset) for every word in `text`, whatever the script.
+def segment_words(text: str, names: Names = NO_NAMES) -> list[Word]:
+    """Every word in `text`, whatever the script.
 
     `names` (country names from the lookup tables) come out as words of their own.
     """
-    out: list[tuple[str, int]] = []
+    out: list[Word] = []
     for match in _RUNS.finditer(text):
         kind = match.lastgroup or "other"
-        run = match.group(0)
         if kind == "other":
-            out.append((run, match.start()))
+            out.append(Word(match.group(0), match.start(), match.end()))
             continue
+        run, where = _without_spaces(match.group(0))
         words = _split_country_words(kind, _SEGMENTERS[kind]()(run))
-        located = names.join(_locate(run, match.start(), names.split(words)))
-        out.extend(located or [(run, match.start())])
+        located = names.join(_locate(run, 0, names.split(words))) or [(run, 0)]
+        out.extend(Word(word, match.start() + where[at], match.start() + where[at + len(word) - 1]
+                        + 1) for word, at in located)
     # emoji, punctuation: keep them as tokens so every message has features
     return out or whitespace_words(text)
 
 
-def whitespace_words(text: str) -> list[tuple[str, int]]:
-    """(word, start offset) for each whitespace-separated piece of `text`."""
-    return [(m.group(0), m.start()) for m in re.finditer(r"\S+", text)]
+def _without_spaces(run: str) -> tuple[str, list[int]]:
+    """The run without its spaces, and where each of its characters is in the run."""
+    where = [i for i, char in enumerate(run) if not char.isspace()]
+    return "".join(run[i] for i in where), where
+
+
+def whitespace_words(text: str) -> list[Word]:
+    """Each whitespace-separated piece of `text`."""
+    return [Word(m.group(0), m.start(), m.end()) for m in re.finditer(r"\S+", text)]
