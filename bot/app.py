@@ -59,12 +59,20 @@ async def set_commands(app: Application) -> None:
 
 
 async def start_background(app: Application) -> None:
-    """post_init: the command menu, then the staff outbox (when a staff chat is configured)."""
+    """post_init: the command menu, the staff outbox (when a staff chat is configured), then
+    wait for Rasa: the front end starts beside it, and takes no updates (polling or webhook
+    starts after this) before Rasa can answer them; the messages Telegram kept while the bot
+    was down would otherwise all be told to try again later."""
     await set_commands(app)
-    if staff.staff_chat_ids(services_of(app)):
+    services = services_of(app)
+    if staff.staff_chat_ids(services):
         outbox.start(app)
     else:
         log.info("no staff chat configured: reports stay in the queue (safemig queue list)")
+    seconds = services.settings.rasa_start_seconds
+    if not await services.rasa.wait_until_up(seconds):
+        log.warning("Rasa did not answer within %.0f s; taking updates anyway (each gets the "
+                    "'try later' answer with hotlines until it does)", seconds)
 
 
 async def close_services(app: Application) -> None:

@@ -39,6 +39,7 @@ class Settings:
     action_port: int = 5055
     rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     rasa_timeout: float = 5.0
+    rasa_start_seconds: float = 180.0  # how long Rasa may take to load its model
     rasa_workers: int = 1
     telegram_token: str | None = field(default=None, repr=False)
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -91,6 +92,7 @@ def load_settings() -> Settings:
         "rasa_port": int(env.get("SAFEMIG_RASA_PORT", "5005")),
         "action_port": int(env.get("SAFEMIG_ACTION_PORT", "5055")),
         "rasa_timeout": float(env.get("SAFEMIG_RASA_TIMEOUT", "5")),
+        "rasa_start_seconds": float(env.get("SAFEMIG_RASA_START_SECONDS", "180")),
         "rasa_workers": int(env.get("SAFEMIG_RASA_WORKERS", "1")),
         "telegram_token": env.get("TELEGRAM_BOT_TOKEN") or None,
         "telegram_base_url": env.get("TELEGRAM_BASE_URL", "https://api.telegram.org/bot"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -34,6 +36,19 @@ class RasaClient:
         if not isinstance(replies, list):
             raise RasaUnavailable("unexpected reply")
         return replies
+
+    async def wait_until_up(self, seconds: float) -> bool:
+        """True once Rasa answers (its model loaded), False if it did not within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                if (await self._client.get("/", timeout=2.0)).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -47,7 +47,7 @@ def action_server(settings: Settings) -> Service:
     )
 
 
-def rasa_server(settings: Settings) -> Service:
+def rasa_server(settings: Settings, start_with_next: bool = False) -> Service:
     root = settings.project_root
     return Service(
         name="rasa",
@@ -60,6 +60,8 @@ def rasa_server(settings: Settings) -> Service:
               "--credentials", str(root / "credentials.yml")],
         health_url=f"http://127.0.0.1:{settings.rasa_port}/",
         env=stack_env(settings),
+        ready_timeout=settings.rasa_start_seconds,
+        start_with_next=start_with_next,
         # tickets held by a Rasa that exited mean nothing; left, they would stall its users
         before_start=lambda: clear_locks(settings.lock_db_path),
     )
@@ -75,8 +77,9 @@ def telegram_bot(settings: Settings) -> Service:
 
 
 def services(settings: Settings, with_telegram: bool) -> list[Service]:
-    """In start order: actions and Rasa together, then the front end once both answer."""
-    chosen = [action_server(settings), rasa_server(settings)]
+    """All start together: the front end imports and sets up while Rasa loads its model, and
+    takes updates once Rasa answers (bot/__main__.py)."""
+    chosen = [action_server(settings), rasa_server(settings, start_with_next=with_telegram)]
     if with_telegram:
         chosen.append(telegram_bot(settings))
     return chosen

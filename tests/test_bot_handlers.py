@@ -100,8 +100,12 @@ class FakeRasa:
             lambda body: [{"recipient_id": body["sender"], "text": "echo " + body["message"]}]
         )
         self.delay = 0.0
+        self.up = True  # False: "/" answers 503, as while Rasa loads its model
         self.port = 0
         self._runner: web.AppRunner | None = None
+
+    async def _root(self, request: web.Request) -> web.Response:
+        return web.Response(text="Hello from Rasa", status=200 if self.up else 503)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -113,6 +117,7 @@ class FakeRasa:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
+        app.router.add_get("/", self._root)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -483,6 +488,30 @@ async def test_set_my_commands_failure_does_not_stop_start_up(bot: Harness) -> N
     await bot.app.stop()
     await bot.send("still alive")
     assert bot.request.texts() == ["echo still alive"]
+
+
+async def test_updates_are_taken_only_once_rasa_answers(bot: Harness, rasa: FakeRasa) -> None:
+    """The front end starts beside Rasa; start-up (post_init, before polling or the webhook)
+    waits until Rasa answers, so messages kept by Telegram are not all told 'try later'."""
+    assert bot.app.post_init is not None
+    rasa.up = False
+    starting = asyncio.create_task(bot.app.post_init(bot.app))
+    await asyncio.sleep(0.5)
+    assert not starting.done()
+    rasa.up = True
+    await asyncio.wait_for(starting, timeout=5)
+
+
+async def test_start_up_goes_on_when_rasa_never_answers(
+        bot: Harness, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    services = bot.app.bot_data[SERVICES_KEY]
+    monkeypatch.setattr(services, "settings",
+                        dataclasses.replace(services.settings, rasa_start_seconds=0.3))
+    rasa.up = False
+    assert bot.app.post_init is not None
+    await asyncio.wait_for(bot.app.post_init(bot.app), timeout=5)
+    assert "Rasa did not answer" in caplog.text
 
 
 async def test_telegram_flood_limit_is_retried(bot: Harness) -> None:
