@@ -25,13 +25,17 @@ async def _run_stack(settings: Settings, with_telegram: bool, console: bool) -> 
     from safemig.supervisor import Supervisor
 
     supervisor = Supervisor(services(settings, with_telegram))
+    supervisor.catch_signals()
     try:
-        await supervisor.start()
+        if not await supervisor.start():
+            return 0  # stopped by a signal while starting
     except RuntimeError as exc:
         logging.getLogger("safemig").error("%s", exc)
         return 1
     if console:
         from safemig.console import chat
+
+        supervisor.release_signals()
 
         try:
             await chat(settings)

@@ -109,24 +109,50 @@ class Supervisor:
                 await asyncio.sleep(0.25)
         return False
 
-    async def start(self) -> None:
+    async def start(self) -> bool:
         """Start every service in order; each must be healthy before the next starts, except
-        that a `start_with_next` service starts together with the one after it."""
+        that a `start_with_next` service starts together with the one after it.
+
+        False when asked to stop (a signal, see `catch_signals`) before all were healthy:
+        everything started so far is stopped then, never left running without us.
+        """
         group: list[Service] = []
         for svc in self.services:
+            if self._stopping.is_set():
+                break
             await self._spawn(svc)
             group.append(svc)
             if svc.start_with_next and svc is not self.services[-1]:
                 continue
             started = time.monotonic()
-            healthy = await asyncio.gather(*(self._healthy(member) for member in group))
+            healthy = await self._unless_stopped(
+                asyncio.gather(*(self._healthy(member) for member in group)))
+            if healthy is None:
+                break
             for member, ok in zip(group, healthy):
                 if not ok:
                     await self.stop()
                     raise RuntimeError(f"{member.name} did not become healthy")
                 log.info("%s healthy after %.1f s", member.name, time.monotonic() - started)
             group = []
+        if self._stopping.is_set():
+            log.info("stop requested during start-up")
+            await self.stop()
+            return False
         self._tasks.append(asyncio.create_task(self._watch()))
+        return True
+
+    async def _unless_stopped(self, waiting: asyncio.Future[list[bool]]) -> list[bool] | None:
+        """The result of `waiting`, or None (and `waiting` cancelled) if a stop comes first."""
+        stop = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({waiting, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting in done:
+            stop.cancel()
+            return waiting.result()
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        return None
 
     async def _watch(self) -> None:
         while not self._stopping.is_set():
@@ -170,10 +196,21 @@ class Supervisor:
         for task in self._tasks:
             task.cancel()
 
-    async def wait_for_signal(self) -> None:
-        """Block until Ctrl-C or SIGTERM, then stop everything."""
+    def catch_signals(self) -> None:
+        """From now on Ctrl-C and SIGTERM stop every service (start-up included) instead of
+        killing only this process, which would leave its children running."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stopping.set)
+
+    def release_signals(self) -> None:
+        """Back to Python's own handling (the console chat reads Ctrl-C itself)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+    async def wait_for_signal(self) -> None:
+        """Block until Ctrl-C or SIGTERM, then stop everything."""
+        self.catch_signals()
         await self._stopping.wait()
         await self.stop()

@@ -87,3 +87,45 @@ async def test_start_with_next_starts_both_at_once_and_still_requires_both_healt
     # web was started without waiting for slow, and both were stopped when slow failed
     assert web.process is not None and web.process.returncode is not None
     assert slow.process is not None and slow.process.returncode is not None
+
+
+STARTING = """
+import asyncio, sys
+from safemig.supervisor import Service, Supervisor
+
+async def main() -> None:
+    sup = Supervisor([
+        Service("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"],
+                start_with_next=True),
+        Service("slow", [sys.executable, "-c", "import time; time.sleep(600)"],
+                health_url="http://127.0.0.1:{port}/", ready_timeout=600),
+    ])
+    sup.catch_signals()
+    started = await sup.start()
+    print("started" if started else "stopped while starting", flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_signal_during_start_up_stops_the_children_too() -> None:
+    """SIGTERM while Rasa still loads (systemd stop, Ctrl-C) used to kill only the
+    supervisor, leaving Rasa, the action server and the front end running on their ports."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", STARTING.format(port=free_port()),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    children: list[int] = []
+
+    def both_started() -> bool:
+        found = os.popen(f"pgrep -P {process.pid}").read().split()
+        children[:] = [int(pid) for pid in found]
+        return len(children) == 2
+
+    assert await wait_until(both_started)
+    process.send_signal(signal.SIGTERM)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0, output.decode()
+    assert b"stopped while starting" in output
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
