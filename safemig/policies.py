@@ -8,16 +8,22 @@ replay so far and applies only the events that are new since the last prediction
 conversation whose history changed (a rewind, a restart, another conversation under the same
 id) is replayed from the start. Same rules, same predictions: tests/test_policies.py compares
 it with RulePolicy on every rule and story, step by step and with rewinds.
+
+RulePolicy also tests every rule against the current state, four times a turn or more; here
+the rules are indexed by the previous action and intent their last state asks for, and only
+the rules that can match are tested (with RulePolicy's own test).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -59,6 +65,47 @@ class _Replay:
             self.domain.get_active_state(self.tracker, omit_unset_slots=False))
 
 
+_Wanted = tuple[str | None, str | None]  # previous action, intent; None: any
+
+
+def _wanted(state: State, rule: bool) -> _Wanted:
+    """What a rule's state asks of the previous action's name and the intent (as
+    `RulePolicy._does_rule_match_state` reads it), or what a conversation's state has."""
+    def value(sub_state: str, key: str) -> str | None:
+        found = state.get(sub_state, {}).get(key)  # type: ignore[attr-defined]
+        if rule and (not found or found == SHOULD_NOT_BE_SET):
+            return None  # no demand on the conversation (or one the full test checks)
+        return found if isinstance(found, str) else None
+    return value(PREVIOUS_ACTION, "action_name"), value(USER, "intent")
+
+
+@dataclass
+class _RuleIndex:
+    """The keys of one rule lookup, by the last state of their rule."""
+
+    size: int
+    starters: set[str] = field(default_factory=set)  # rule ends at a conversation start
+    by_wanted: dict[_Wanted, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def of(cls, lookup: dict[str, Any]) -> _RuleIndex:
+        index = cls(len(lookup))
+        for key in lookup:
+            last = RulePolicy._rule_key_to_state(key)[-1]
+            if last.get(PREVIOUS_ACTION):
+                index.by_wanted[_wanted(last, rule=True)].append(key)
+            else:
+                index.starters.add(key)
+        return index
+
+    def candidates(self, current: State) -> Iterable[str]:
+        """Every key whose rule can match `current` in its last state: the others would
+        fail on the previous action or the intent."""
+        action, intent = _wanted(current, rule=False)
+        for wanted in {(action, intent), (action, None), (None, intent), (None, None)}:
+            yield from self.by_wanted.get(wanted, ())
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT,
                           is_trainable=True)
 class SharedStatesRulePolicy(RulePolicy):
@@ -66,6 +113,30 @@ class SharedStatesRulePolicy(RulePolicy):
 
     _shared: tuple[DialogueStateTracker, int, list[State]] | None = None
     _replays: OrderedDict[str, _Replay] | None = None
+    _indexes: dict[int, tuple[dict[str, Any], _RuleIndex]] | None = None
+
+    def _get_possible_keys(self, lookup: dict[str, Any], states: list[State]) -> set[str]:
+        """RulePolicy's answer, testing only the rules the index leaves for the last state."""
+        if not states:
+            return super()._get_possible_keys(lookup, states)
+        current = states[-1]
+        if current.get(PREVIOUS_ACTION):
+            possible = {key for key in self._index(lookup).candidates(current)
+                        if self._is_rule_applicable(key, 0, current)}
+        else:  # a conversation start matches every rule that ends at one, untested
+            possible = set(self._index(lookup).starters)
+        for turn, state in enumerate(reversed(states[:-1]), start=1):
+            possible = {key for key in possible if self._is_rule_applicable(key, turn, state)}
+        return possible
+
+    def _index(self, lookup: dict[str, Any]) -> _RuleIndex:
+        """The index of `lookup`, rebuilt when training removed rules from it."""
+        if self._indexes is None:
+            self._indexes = {}
+        kept = self._indexes.get(id(lookup))
+        if kept is None or kept[0] is not lookup or kept[1].size != len(lookup):
+            kept = self._indexes[id(lookup)] = (lookup, _RuleIndex.of(lookup))
+        return kept[1]
 
     def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> Any:
         self._shared = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -85,3 +86,37 @@ def test_same_prediction_when_the_history_is_rewound_or_replaced(trained) -> Non
             _assert_same(stock, ours,
                          DialogueStateTracker.from_events("one-user", history, domain.slots),
                          domain)
+
+
+def test_rule_index_finds_what_rulepolicy_finds(
+        trained: tuple[Domain, RulePolicy, RulePolicy]) -> None:
+    """The index behind `_get_possible_keys` on rules that ask for less than both the
+    previous action and the intent (our rules all ask for both), and on the real rules."""
+    _, _, ours = trained
+    listen = {"action_name": "action_listen"}
+    rule_states = [
+        [{"prev_action": listen, "user": {"intent": "greet"}}],
+        [{"prev_action": listen}],  # any intent
+        [{"prev_action": {"action_text": "hi"}, "user": {"intent": "greet"}}],  # any action name
+        [{"prev_action": {"action_name": "utter_x"}, "user": {"intent": "should_not_be_set"}}],
+        [{"user": {"intent": "greet"}}],  # a conversation start
+        [{"prev_action": listen, "user": {"intent": "deny"}},
+         {"prev_action": listen, "user": {"intent": "greet"}}],
+        [{"prev_action": listen, "user": {"text": "hello"}}],
+    ]
+    lookup = {json.dumps(states): "utter_x" for states in rule_states}
+    lookup.update(ours.lookup["rules"])
+    conversations = [
+        [{}], [{"user": {"intent": "greet"}}],
+        [{}, {"prev_action": listen, "user": {"intent": "greet"}}],
+        [{}, {"prev_action": listen, "user": {"intent": "deny"}},
+         {"prev_action": listen, "user": {"intent": "greet"}}],
+        [{}, {"prev_action": listen, "user": {"text": "hello"}}],
+        [{}, {"prev_action": {"action_name": "utter_x"}}],
+        [{}, {"prev_action": {"action_name": "utter_x"}, "user": {"intent": "greet"}}],
+        [{}, {"prev_action": {"action_text": "hi"}, "user": {"intent": "greet"}}],
+    ]
+    for states in conversations:
+        expected = RulePolicy._get_possible_keys(ours, lookup, states)
+        assert ours._get_possible_keys(lookup, states) == expected, states
+    assert any(RulePolicy._get_possible_keys(ours, lookup, s) for s in conversations)
