@@ -63,7 +63,10 @@ class Sampling:
 
 OURS = Sampling(runs=200, warmup=20, report_runs=60, report_warmup=10)
 STOCK = Sampling(runs=100, warmup=10, report_runs=30, report_warmup=5)  # ~1 s per report
+# What the bot's buttons send (intent shortcuts): the turns measure the dialogue, not the NLU
 PLAIN, ACTION = "/greet", '/ask_costs{"country": "TH"}'
+# The same two turns typed (greet; ask_costs with TH, in Khmer): ours once more under load
+TYPED = ("hello", "តើទៅធ្វើការនៅថៃត្រូវចំណាយប៉ុន្មាន")
 STARTED = time.perf_counter()  # the bench's clock: `make bench` imports this module first
 
 
@@ -256,7 +259,8 @@ def report_turns(stack: Stack, sampling: Sampling) -> dict[str, float]:
     return rounds_median(report)
 
 
-async def _throughput(url: str, users: int, turns_each: int) -> dict[str, float]:
+async def _throughput(url: str, users: int, turns_each: int,
+                      messages: tuple[str, str]) -> dict[str, float]:
     """`users` conversations at once, each sending its turns back to back."""
     latencies: list[float] = []
     failed = 0
@@ -268,7 +272,7 @@ async def _throughput(url: str, users: int, turns_each: int) -> dict[str, float]
             start = time.perf_counter()
             try:
                 response = await client.post(url, json={
-                    "sender": sender, "message": PLAIN if i % 2 == 0 else ACTION})
+                    "sender": sender, "message": messages[i % 2]})
                 ok = response.status_code == 200 and bool(response.json())
             except (httpx.HTTPError, ValueError):
                 ok = False
@@ -287,20 +291,22 @@ async def _throughput(url: str, users: int, turns_each: int) -> dict[str, float]
             **percentiles(latencies)}
 
 
-def throughput(url: str, users: int, turns_each: int) -> dict:
+def throughput(url: str, users: int, turns_each: int,
+               messages: tuple[str, str] = (PLAIN, ACTION)) -> dict:
     """ROUNDS runs one after another: the median run's rate and latencies, every run's rate,
     and the turns answered and failed over all runs (a lost turn in any run shows)."""
-    runs = [asyncio.run(_throughput(url, users, turns_each)) for _ in range(ROUNDS)]
+    runs = [asyncio.run(_throughput(url, users, turns_each, messages)) for _ in range(ROUNDS)]
     median = sorted(runs, key=lambda r: r["turns_per_s"])[len(runs) // 2]
     return {**median, **{key: sum(r[key] for r in runs) for key in ("turns", "answered", "failed")},
             "rounds": [r["turns_per_s"] for r in runs]}
 
 
 def measure_stack(stack: Stack, sampling: Sampling, with_turns: bool = True,
-                  loads: dict[int, int] = LOADS,
+                  loads: dict[int, int] = LOADS, typed: bool = False,
                   telegram: Callable[[int], dict] | None = None) -> dict:
-    """Cold start, turn latencies (or only the warm-up turns), throughput per load, memory;
-    then `telegram(rasa_port)` (the Telegram bench against this Rasa) while it still runs."""
+    """Cold start, turn latencies (or only the warm-up turns), throughput per load (and with
+    20 users typing, if `typed`), memory; then `telegram(rasa_port)` (the Telegram bench
+    against this Rasa) while it still runs."""
     try:
         cold = stack.first_answer_seconds()
         progress(f"cold start {cold} s")
@@ -312,6 +318,7 @@ def measure_stack(stack: Stack, sampling: Sampling, with_turns: bool = True,
                 stack.turn("warm-up", PLAIN if i % 2 == 0 else ACTION)
         progress("turn latencies")
         load = [throughput(stack.url, users, each) for users, each in loads.items()]
+        typed_load = throughput(stack.url, 20, LOADS[20], TYPED) if typed else None
         progress("throughput")
         memory = stack.memory()
         behind_telegram = telegram(stack.rasa_port) if telegram else None
@@ -320,6 +327,8 @@ def measure_stack(stack: Stack, sampling: Sampling, with_turns: bool = True,
     finally:
         stack.stop()
     figures = {"cold_start_s": cold, "turns": turns, "throughput": load, "memory_mb": memory}
+    if typed_load:
+        figures["throughput_typed"] = typed_load
     if behind_telegram:
         figures["telegram"] = behind_telegram
     return figures
@@ -360,7 +369,7 @@ def main(with_anchor: bool = True, telegram_anchor: Callable[[int], dict] | None
     reference = [reference_loop_ms()]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        ours = measure_stack(project_stack(data / "ours"), OURS)
+        ours = measure_stack(project_stack(data / "ours"), OURS, typed=True)
         two = measure_stack(project_stack(data / "two-workers", rasa_workers=2),
                             OURS, with_turns=False, loads={20: LOADS[20]})
         anchor = None
