@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 import yaml
 from e2e.e2e_harness import free_port
@@ -261,30 +262,34 @@ def report_turns(stack: Stack, sampling: Sampling) -> dict[str, float]:
 
 async def _throughput(url: str, users: int, turns_each: int,
                       messages: tuple[str, str]) -> dict[str, float]:
-    """`users` conversations at once, each sending its turns back to back."""
+    """`users` conversations at once, each sending its turns back to back.
+
+    aiohttp, not httpx: httpcore's pool checks every connection for every request it places,
+    which with 100 connections made the load generator, not Rasa, the bottleneck (py-spy of
+    the generator: 80% of its time there, and 4-5 s stalls in the 100-user runs)."""
     latencies: list[float] = []
     failed = 0
 
-    async def user(client: httpx.AsyncClient) -> None:
+    async def user(session: aiohttp.ClientSession) -> None:
         nonlocal failed
         sender = f"load-{uuid.uuid4().hex[:8]}"
         for i in range(turns_each):
             start = time.perf_counter()
             try:
-                response = await client.post(url, json={
-                    "sender": sender, "message": messages[i % 2]})
-                ok = response.status_code == 200 and bool(response.json())
-            except (httpx.HTTPError, ValueError):
+                async with session.post(url, json={
+                        "sender": sender, "message": messages[i % 2]}) as response:
+                    ok = response.status == 200 and bool(await response.json())
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
                 ok = False
             if ok:
                 latencies.append((time.perf_counter() - start) * 1000)
             else:
                 failed += 1
 
-    limits = httpx.Limits(max_connections=users + 5)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=users + 5),
+                                     timeout=aiohttp.ClientTimeout(total=120)) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(user(client) for _ in range(users)))
+        await asyncio.gather(*(user(session) for _ in range(users)))
         wall = time.perf_counter() - started
     return {"users": users, "turns": users * turns_each, "answered": len(latencies),
             "failed": failed, "turns_per_s": round(len(latencies) / wall, 1),
