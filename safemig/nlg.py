@@ -23,11 +23,12 @@ class CatalogNLG(NaturalLanguageGenerator):
     """Looks up each response in the catalogs of the conversation's language."""
 
     def __init__(self, endpoint_config: Any = None, domain: Any = None) -> None:
-        from safemig import graph_runner, rasa_http
+        from safemig import graph_runner, rasa_http, tracker_copy
 
         graph_runner.install()  # Rasa creates the NLG before it loads the model
         rasa_http.install()
         rasa_http.cache_action_schema()
+        tracker_copy.install()
         settings = load_settings()
         self.renderer = Renderer(settings.project_root, Catalogs(settings.locales_dir))
 
