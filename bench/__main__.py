@@ -32,11 +32,11 @@ WHY_MISSED = {
     "character n-grams up to 6 over long messages); medians are 6-10 ms. One process parsing "
     "one message at a time, on the same 2 cores as everything else.",
     "turns/s, 20 users": "one Rasa process serves every turn on one core, which is fully busy: "
-    "{ms_per_turn:.1f} ms of Python per turn in this run, in no single hot spot (graph runner, "
-    "rule policy, featurizers, tracker copies, the action call; docs/benchmarks-notes.md), "
-    "while the load generator uses about a fifth of the other core. 150 turns/s on one core "
-    "needs under 6.7 ms per turn; a second Rasa worker (below) shares the same 2 cores with "
-    "the action server and the load generator.",
+    "{ms_per_turn:.1f} ms of Python per turn in this run, in no single hot spot (rule policy, "
+    "the action call, NLG, the tracker store, Sanic; docs/benchmarks-notes.md), while the load "
+    "generator uses part of the other core. 150 turns/s on one core needs under 6.7 ms per "
+    "turn; a second Rasa worker (below) shares the same 2 cores with the action server and "
+    "the load generator.",
 }
 TWO_WORKERS_WHY = (
     "no stock figure: stock Rasa runs more than one worker only with a Redis lock store, which "
