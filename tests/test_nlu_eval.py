@@ -6,7 +6,6 @@ F1, 0.90 out-of-scope caught) and the current figures are in docs/nlu.md.
 
 import asyncio
 import json
-import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -74,13 +73,10 @@ def test_a_space_between_every_word_is_understood_as_well(trained_model: Path,
         assert report["n"] >= 300 and report["accuracy"] >= 0.90, report["name"]
 
 
-# Sylbreak's rule (Ye Kyaw Thu): a syllable starts at a consonant that carries no asat or
-# stacker and follows no stacker, or at an independent vowel, a digit or punctuation.
-SYLLABLE_START = re.compile(r"(?<!\u1039)([\u1000-\u1021])(?![\u103a\u1039])"
-                            r"|([\u1023-\u102a\u103f\u1040-\u104f!-/:-@\[-`{-~])")
-
-
 def spaced_by_syllable(text: str) -> str:
+    """A space before every syllable, by the segmenter's own syllable rule."""
+    from safemig.nlu.segment import SYLLABLE_START
+
     return " ".join(SYLLABLE_START.sub(r" \1\2", text).split())
 
 

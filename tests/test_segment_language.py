@@ -76,7 +76,10 @@ def test_burmese_spaced_by_syllable_gives_the_words_written_together() -> None:
         assert text[word.start:word.end].replace(" ", "") == word.text
 
 
-def test_spaces_still_separate_khmer_and_lao_words() -> None:
+def test_spaces_between_longer_pieces_stay_word_boundaries() -> None:
+    """Burmese typed word by word keeps the writer's boundaries; Khmer and Lao always do."""
+    assert words("ဂျပန်နိုင်ငံ အလုပ်သွားလုပ်") == words("ဂျပန်နိုင်ငံ") + words("အလုပ်သွားလုပ်")
+    assert words("ခ ဂျပန်နိုင်ငံ အလုပ်သွားလုပ်")[0] == "ခ"
     assert words("ខ្ញុំ ចង់") == ["ខ្ញុំ", "ចង់"]
     assert words("ໄປ ໄທ") == ["ໄປ", "ໄທ"]
 

@@ -5,9 +5,10 @@ Lao, burmesenlp with one shared Lexicon for Burmese (ICU splits Burmese inside s
 Everything else is split into runs of letters with their combining marks (Thai vowel signs are
 marks: without them เกาหลี would fall apart) and runs of digits.
 
-Burmese is segmented with its spaces taken out: many people put a space after every syllable
-(ထိုင်း သွား အလုပ် လုပ် ချင် တယ်), which the model never saw as words; a word can then span
-a space, so every word carries its own end offset.
+Many people put a space after every Burmese syllable (ထိုင်း သွား အ လုပ် လုပ် ချင် တယ်),
+which the model never saw as words: a Burmese run typed that way (most of its pieces one
+syllable) is segmented with its spaces taken out, and a word can then span a space, so every
+word carries its own end offset. Spaces between longer pieces stay word boundaries.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ _MY = r"[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]+"
 _RUNS = regex.compile(
     r"(?P<km>[\u1780-\u17ff\u19e0-\u19ff]+)"
     r"|(?P<lo>[\u0e80-\u0eff]+)"
-    rf"|(?P<my>{_MY}(?:[^\S\n]+{_MY})*)"  # spaces inside a Burmese run belong to it
+    rf"|(?P<my>{_MY}(?:[^\S\n]+{_MY})*)"  # spaced Burmese: one run, see _pieces
     r"|(?P<other>[[\p{L}\p{M}]--[\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
     r"\uaa60-\uaa7f\ua9e0-\ua9ff]]+|\p{N}+)",  # letters apart from digits: 5000baht, malay2
     flags=regex.V1,
 )
+# Sylbreak's rule (Ye Kyaw Thu): a Burmese syllable starts at a consonant that carries no asat
+# or stacker and follows no stacker, or at an independent vowel, a digit or punctuation.
+SYLLABLE_START = re.compile(r"(?<!\u1039)([\u1000-\u1021])(?![\u103a\u1039])"
+                            r"|([\u1023-\u102a\u103f\u1040-\u104f!-/:-@\[-`{-~])")
 # "Country" words a segmenter keeps glued to a name (laonlp: ປະເທດໄທ, country-Thailand): split
 # off, so the entity extractor sees the name alone, as it is annotated everywhere else.
 COUNTRY_WORDS = {"km": ("ប្រទេស", "ស្រុក"), "lo": ("ປະເທດ",), "my": ("နိုင်ငံ",)}
@@ -200,13 +205,23 @@ def segment_words(text: str, names: Names = NO_NAMES) -> list[Word]:
         if kind == "other":
             out.append(Word(match.group(0), match.start(), match.end()))
             continue
-        run, where = _without_spaces(match.group(0))
-        words = _split_country_words(kind, _SEGMENTERS[kind]()(run))
-        located = names.join(_locate(run, 0, names.split(words))) or [(run, 0)]
-        out.extend(Word(word, match.start() + where[at], match.start() + where[at + len(word) - 1]
-                        + 1) for word, at in located)
+        for offset, piece in _pieces(match.group(0), match.start()):
+            run, where = _without_spaces(piece)
+            words = _split_country_words(kind, _SEGMENTERS[kind]()(run))
+            located = names.join(_locate(run, 0, names.split(words))) or [(run, 0)]
+            out.extend(Word(word, offset + where[at], offset + where[at + len(word) - 1] + 1)
+                       for word, at in located)
     # emoji, punctuation: keep them as tokens so every message has features
     return out or whitespace_words(text)
+
+
+def _pieces(run: str, offset: int) -> list[tuple[int, str]]:
+    """The run whole when it is typed syllable by syllable (most pieces between its spaces
+    are one syllable), else each piece between spaces: a space the writer put between words
+    stays a word boundary."""
+    pieces = [(offset + m.start(), m.group(0)) for m in re.finditer(r"\S+", run)]
+    single = sum(len(SYLLABLE_START.findall(piece)) <= 1 for _, piece in pieces)
+    return [(offset, run)] if len(pieces) > 1 and 2 * single > len(pieces) else pieces
 
 
 def _without_spaces(run: str) -> tuple[str, list[int]]:
