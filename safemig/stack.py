@@ -78,7 +78,7 @@ def telegram_bot(settings: Settings) -> Service:
 
 def services(settings: Settings, with_telegram: bool) -> list[Service]:
     """All start together: the front end imports and sets up while Rasa loads its model, and
-    takes updates once Rasa answers (bot/__main__.py)."""
+    takes updates once Rasa answers (bot/app.py, start_background)."""
     chosen = [action_server(settings), rasa_server(settings, start_with_next=with_telegram)]
     if with_telegram:
         chosen.append(telegram_bot(settings))

@@ -219,7 +219,7 @@ def _pieces(run: str, offset: int) -> list[tuple[int, str]]:
     """The run whole when it is typed syllable by syllable (most pieces between its spaces
     are one syllable), else each piece between spaces: a space the writer put between words
     stays a word boundary."""
-    pieces = [(offset + m.start(), m.group(0)) for m in re.finditer(r"\S+", run)]
+    pieces = [(offset + word.start, word.text) for word in whitespace_words(run)]
     single = sum(len(SYLLABLE_START.findall(piece)) <= 1 for _, piece in pieces)
     return [(offset, run)] if len(pieces) > 1 and 2 * single > len(pieces) else pieces
 
