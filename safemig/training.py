@@ -49,7 +49,8 @@ def train(settings: Settings, force: bool = False) -> bool:
     print(f"Training the model because: {shown}", flush=True)
     root = settings.project_root
     settings.model_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [str(Path(sys.executable).with_name("rasa")), "train", "--force",
+    # `rasa train` without the training cache's bookkeeping (safemig/rasa_train.py)
+    cmd = [sys.executable, "-m", "safemig.rasa_train", "train", "--force",
            "--config", str(root / "config.yml"), "--domain", str(root / "domain"),
            "--data", str(root / "nlu_data"), str(root / "dialogue"),
            "--out", str(settings.model_dir), "--fixed-model-name", "safemig",
