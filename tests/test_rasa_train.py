@@ -7,6 +7,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from safemig.config import PROJECT_ROOT
@@ -51,3 +52,22 @@ def test_trains_a_model_without_filling_the_cache(tmp_path: Path) -> None:
     assert model.read_bytes()[8] == 4  # gzip's XFL byte: 4 = fastest, 2 = best compression
     with sqlite3.connect(cache / "cache.db") as db:
         assert db.execute("SELECT COUNT(*) FROM cache_entry").fetchone() == (0,)
+
+
+def test_entity_annotations_are_checked_as_rasa_checks_them() -> None:
+    """One compiled validator per schema: valid annotations pass, a wrong one raises Rasa's
+    own error with Rasa's message."""
+    from rasa.shared.exceptions import SchemaValidationError
+    from rasa.shared.nlu.training_data.schemas.data_schema import entity_dict_schema
+    from rasa.shared.utils import validation
+
+    from safemig.rasa_train import _compiled_validation
+
+    checks = _compiled_validation(validation.validate_training_data)
+    checks({"entity": "country", "role": "destination", "value": "TH"}, entity_dict_schema())
+    for wrong in ({"entity": 5}, {"role": "destination"}, {"entity": "country", "group": []}):
+        with pytest.raises(SchemaValidationError) as ours:
+            checks(wrong, entity_dict_schema())
+        with pytest.raises(SchemaValidationError) as rasas:
+            validation.validate_training_data(wrong, entity_dict_schema())
+        assert str(ours.value) == str(rasas.value)
