@@ -149,9 +149,8 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
              "(each stack answers the typed messages with what its own NLU makes of them: "
              "ours a greeting and a custom action; stock Rasa, whose DIET is built but not "
              "trained for these rows (what a message costs does not depend on its weights; "
-             "bench/turns.py), its fallback for both, which costs it more than the greeting a "
-             "trained DIET would find: about an eighth fewer typed turns/s than with a 1-epoch "
-             "DIET, docs/benchmarks-notes.md). "
+             "bench/turns.py), its fallback for both, which may cost it more than the greeting "
+             "a trained DIET would find: docs/benchmarks-notes.md). "
              "The report is typed (its last turn is \"send\"). "
              f"Turn latencies: {sampling_line(turns)}; each in an open conversation, "
              "through Rasa's REST channel, "
@@ -193,8 +192,8 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
               f"- Under load: {load_line(ours)}; with 2 Rasa workers: {load_line(two)}; "
               f"stock: {load_line(stock)}.",
               f"- Training: {training_line(nlu)}; model size: ours "
-              f"{turns.get('model_mb', {}).get('ours')} MB, stock "
-              f"{turns.get('model_mb', {}).get('stock')} MB.",
+              f"{turns.get('model_mb', {}).get('ours')} MB (stock: the anchor's untrained DIET "
+              "saves no weights, so its archive says nothing; docs/benchmarks-notes.md).",
               f"- Queue: {turns['queue']['reports_per_second']} reports/s filed "
               f"({turns['queue']['reports']} reports, one transaction each, SQLite WAL).", ""]
     if nlu:
