@@ -25,7 +25,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from safemig.conversation_log import LOCKS_TABLE
-from safemig.sqlite import open_database
+from safemig.sqlite import open_database, write_transaction
 
 
 class SQLiteLockStore(LockStore):
@@ -40,8 +40,9 @@ class SQLiteLockStore(LockStore):
         # synchronous=OFF: nothing here has to survive a crash (the table is emptied at start)
         self._db = open_database(path, synchronous="OFF", check_same_thread=False)
         self._db.conn.isolation_level = None  # explicit BEGIN IMMEDIATE below
-        self._db[LOCKS_TABLE].create({"conversation_id": str, "lock": str},
-                                pk="conversation_id", if_not_exists=True)
+        with write_transaction(self._db):  # workers starting together (tracker_store.py)
+            self._db[LOCKS_TABLE].create({"conversation_id": str, "lock": str},
+                                    pk="conversation_id", if_not_exists=True)
         super().__init__()
 
     # --- the three primitives Rasa's base class builds on -----------------------------------

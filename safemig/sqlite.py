@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -46,3 +48,22 @@ def _enable_wal(db: Database) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """A transaction that takes the write lock up front (`BEGIN IMMEDIATE`).
+
+    `db.atomic()` starts a deferred transaction: in WAL mode a transaction that read first and
+    then writes after another connection committed fails at once with SQLITE_BUSY instead of
+    waiting. Taking the lock first makes concurrent writers (bot, CLI) queue behind each other.
+    Inside, `db.atomic()` still works and nests as a savepoint.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    else:
+        db.commit()

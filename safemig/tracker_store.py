@@ -31,7 +31,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from safemig.sqlite import open_database
+from safemig.sqlite import open_database, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,13 @@ class SQLiteTrackerStore(TrackerStore, SerializedTrackerAsText):
         database = open_database(db, check_same_thread=False)
         self._conn = database.conn
         events = database.table("events")
-        events.create(_COLUMNS, pk="id", not_null={"sender_id", "type_name"},
-                      if_not_exists=True)
-        events.create_index(["sender_id"], index_name="ix_events_sender_id", if_not_exists=True)
+        # under the write lock: two Rasa workers starting on a new file both create the table,
+        # and without it one failed at once with "database is locked" and that worker died
+        with write_transaction(database):
+            events.create(_COLUMNS, pk="id", not_null={"sender_id", "type_name"},
+                          if_not_exists=True)
+            events.create_index(["sender_id"], index_name="ix_events_sender_id",
+                                if_not_exists=True)
         # sender -> (tracker, events stored, id of the conversation's last stored event)
         self._cache: OrderedDict[str, tuple[DialogueStateTracker, int, int | None]] = OrderedDict()
         self._cache_size = int(cache_size)

@@ -36,7 +36,8 @@ def rasa_workers(stack: Stack) -> int:
 
 def test_reports_filed_at_once_through_two_workers_are_all_complete(two_workers: Stack) -> None:
     # the main process and two workers; the stack answers as soon as one worker does, so give
-    # the process list a moment (one fresh-clone run counted 2 once; its log was lost)
+    # the process list a moment. A worker that dies at start-up shows as 2, with the log: that
+    # is how two workers creating a new file's tables at once were found (test_tracker_store)
     deadline = time.monotonic() + 20
     while rasa_workers(two_workers) != 3 and time.monotonic() < deadline:
         time.sleep(0.5)

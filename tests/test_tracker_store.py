@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -136,3 +137,29 @@ async def test_reads_a_database_written_by_rasas_sql_store(tmp_path: Path) -> No
     restored.update(UserUttered("hi", {"name": "greet", "confidence": 1.0}))
     await store.save(restored)
     assert rows(db, "old-user") == 3
+
+
+def test_workers_opening_a_new_file_at_once_all_start(tmp_path: Path) -> None:
+    """Rasa's workers start together on a new conversations file and each creates the table;
+    a fresh-clone test run lost one worker to "database is locked" that way. Each round is a
+    new file and four workers (one connection each) at once."""
+    from safemig.lock_store import SQLiteLockStore
+
+    errors: list[BaseException] = []
+    for attempt in range(40):
+        barrier = threading.Barrier(4)
+
+        def start(n: int = attempt, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                SQLiteTrackerStore(Domain.empty(), db=str(tmp_path / f"tracker-{n}.db"))
+                SQLiteLockStore(db=tmp_path / f"locks-{n}.db")
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=start) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+    assert not errors, errors[:3]

@@ -7,13 +7,11 @@ grow columns to fit whatever a client sends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from safemig.sqlite import open_database
+from safemig.sqlite import open_database, write_transaction
 
 
 class QueueMigrations(Migrations):
@@ -47,25 +45,6 @@ def migrate(db: Database) -> None:
 def applied_migrations(db: Database) -> list[str]:
     """Names of the applied migrations, oldest first."""
     return [m.name for m in MIGRATIONS.applied(db)]
-
-
-@contextmanager
-def write_transaction(db: Database) -> Iterator[Database]:
-    """A transaction that takes the write lock up front (`BEGIN IMMEDIATE`).
-
-    `db.atomic()` starts a deferred transaction: in WAL mode a transaction that read first and
-    then writes after another connection committed fails at once with SQLITE_BUSY instead of
-    waiting. Taking the lock first makes concurrent writers (bot, CLI) queue behind each other.
-    Inside, `db.atomic()` still works and nests as a savepoint.
-    """
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    else:
-        db.commit()
 
 
 @MIGRATIONS()
