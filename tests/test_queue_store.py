@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from at_once import errors_at_once
 from sqlite_utils import Database
 
 from safemig.config import PROJECT_ROOT
@@ -99,24 +100,13 @@ def test_migrations_from_scratch_and_rerun(tmp_path: Path) -> None:
 
 def test_two_processes_migrating_a_new_file_at_once(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
-    barrier = threading.Barrier(3)
-    errors: list[BaseException] = []
 
     def start() -> None:
-        try:
-            barrier.wait()
-            db = connect(path)
-            migrate(db)
-            db.close()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+        db = connect(path)
+        migrate(db)
+        db.close()
 
-    threads = [threading.Thread(target=start) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors
+    assert not errors_at_once(start, threads=3)
     db = connect(path)
     assert applied_migrations(db) == ["m001_initial", "m002_lookups"]
     db.close()

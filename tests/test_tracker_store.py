@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
+from at_once import errors_at_once
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
@@ -147,19 +147,9 @@ def test_workers_opening_a_new_file_at_once_all_start(tmp_path: Path) -> None:
 
     errors: list[BaseException] = []
     for attempt in range(40):
-        barrier = threading.Barrier(4)
+        def start(n: int = attempt) -> None:
+            SQLiteTrackerStore(Domain.empty(), db=str(tmp_path / f"tracker-{n}.db"))
+            SQLiteLockStore(db=tmp_path / f"locks-{n}.db")
 
-        def start(n: int = attempt, barrier: threading.Barrier = barrier) -> None:
-            barrier.wait()
-            try:
-                SQLiteTrackerStore(Domain.empty(), db=str(tmp_path / f"tracker-{n}.db"))
-                SQLiteLockStore(db=tmp_path / f"locks-{n}.db")
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        workers = [threading.Thread(target=start) for _ in range(4)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(30)
+        errors += errors_at_once(start, threads=4)
     assert not errors, errors[:3]
