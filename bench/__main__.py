@@ -192,8 +192,10 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
               f"- Under load: {load_line(ours)}; with 2 Rasa workers: {load_line(two)}; "
               f"stock: {load_line(stock)}.",
               f"- Training: {training_line(nlu)}; model size: ours "
-              f"{turns.get('model_mb', {}).get('ours')} MB (stock: the anchor's untrained DIET "
-              "saves no weights, so its archive says nothing; docs/benchmarks-notes.md).",
+              f"{turns.get('model_mb', {}).get('ours')} MB, stock "
+              f"{(nlu or {}).get('model_mb', {}).get('stock Rasa anchor', 'n/a')} MB (the "
+              "40-epoch NLU anchor of `make nlu-report`: this bench's anchor has an untrained "
+              "DIET, which saves no weights).",
               f"- Queue: {turns['queue']['reports_per_second']} reports/s filed "
               f"({turns['queue']['reports']} reports, one transaction each, SQLite WAL).", ""]
     if nlu:
