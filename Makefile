@@ -55,7 +55,7 @@ nlu-report: setup compile-catalogs
 nlu-cv: setup
 	$(VENV)/bin/rasa test nlu --cross-validation --folds 3 --nlu nlu_data --config config.yml --out var/cv
 
-# Our model (about 2 minutes) and the stock-Rasa anchor's (bench/turns.py, about 1; kept in
+# Our model (about 1.5 minutes) and the stock-Rasa anchor's (bench/turns.py, about 1; kept in
 # models/bench by input hash) train side by side: each mostly uses one core.
 bench: setup compile-catalogs
 	$(MAKE) --no-print-directory -j2 train bench-anchor e2e-setup

@@ -23,14 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 ARCHIVE_GZIP_LEVEL = 1
+_GZOPEN = tarfile.TarFile.gzopen.__func__  # type: ignore[attr-defined]
 
 
 def _fast_gzopen(cls: type[tarfile.TarFile], name: Any, mode: str = "r", fileobj: Any = None,
                  compresslevel: int = ARCHIVE_GZIP_LEVEL, **kwargs: Any) -> tarfile.TarFile:
     return _GZOPEN(cls, name, mode, fileobj, compresslevel, **kwargs)
-
-
-_GZOPEN = tarfile.TarFile.gzopen.__func__  # type: ignore[attr-defined]
 
 
 def _compiled_validation(original: Callable[[Any, dict], None]) -> Callable[[Any, dict], None]:
