@@ -135,6 +135,7 @@ def sampling_line(turns: dict) -> str:
 
 
 def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
+    from bench.nlu_report import ANCHOR_MODEL
     # when and at which commit the figures were measured (`--render` only rewrites the page)
     measured = turns.get("measured") or {"date": time.strftime("%Y-%m-%d %H:%M"),
                                          "commit": commit()}
@@ -193,7 +194,7 @@ def table(turns: dict, nlu: dict | None, telegram: dict | None) -> str:
               f"stock: {load_line(stock)}.",
               f"- Training: {training_line(nlu)}; model size: ours "
               f"{turns.get('model_mb', {}).get('ours')} MB, stock "
-              f"{(nlu or {}).get('model_mb', {}).get('stock Rasa anchor', 'n/a')} MB (the "
+              f"{(nlu or {}).get('model_mb', {}).get(ANCHOR_MODEL, 'n/a')} MB (the "
               "40-epoch NLU anchor of `make nlu-report`: this bench's anchor has an untrained "
               "DIET, which saves no weights).",
               f"- Queue: {turns['queue']['reports_per_second']} reports/s filed "
