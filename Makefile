@@ -48,6 +48,7 @@ validate: setup
 nlu-eval: setup train
 	$(SAFEMIG) nlu-eval tests/nlu_heldout/*.yml
 	$(SAFEMIG) nlu-eval tests/nlu_probe/*.yml
+	$(SAFEMIG) nlu-eval tests/nlu_probe2/*.yml
 
 nlu-report: setup compile-catalogs
 	$(PY) -m bench.nlu_report

@@ -253,3 +253,62 @@ def test_tokenizer_learns_the_country_names_it_mends_and_keeps_them(tmp_path: Pa
     msg = message("ទៅធ្វើការម៉ាឡេស៊ី")
     loaded.process([msg])
     assert [t.text for t in msg.get("text_tokens")] == ["ទៅ", "ធ្វើការ", "ម៉ាឡេស៊ី"]
+
+
+def lookup_featurizer(tmp_path: Path, tables: list[dict]):  # type: ignore[no-untyped-def]
+    from safemig.nlu.lookup_featurizer import TokenLookupFeaturizer
+
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    storage, resource = LocalModelStorage(tmp_path), Resource("lookup")
+    config = TokenLookupFeaturizer.get_default_config()
+    TokenLookupFeaturizer.create(config, storage, resource, context).train(
+        TrainingData(lookup_tables=tables))
+    return TokenLookupFeaturizer.load(config, storage, resource, context)
+
+
+def country_flags(featurizer, text: str) -> list[tuple[str, bool]]:  # type: ignore[no-untyped-def]
+    msg = message(text)
+    make(c.MultiScriptTokenizer).process([msg])
+    featurizer.process([msg])
+    return [(t.text, t.get("pattern")["country"]) for t in msg.get("text_tokens")]
+
+
+def test_lookup_entries_count_on_whole_tokens_in_every_script(tmp_path: Path) -> None:
+    """Rasa's `\\b` regexes missed names glued to Lao or Khmer letters (ໄປaustralia), and let
+    the last of several same-named tables decide (the English "koria" never counted); a
+    short entry fired inside a longer word. Whole tokens from the tokenizer fix all three."""
+    featurizer = lookup_featurizer(tmp_path, [
+        {"name": "country", "elements": ["koria", "australia", "Hong Kong", "mm"]},
+        {"name": "country", "elements": ["ថៃ", "မလေးရှား"]},
+    ])
+    assert country_flags(featurizer, "i want go koria") == [
+        ("i", False), ("want", False), ("go", False), ("koria", True)]
+    assert country_flags(featurizer, "ໄປaustralia") == [("ໄປ", False), ("australia", True)]
+    khmer = country_flags(featurizer, "ទៅថៃធ្វើការ")
+    assert [word for word, hit in khmer if hit] == ["ថៃ"] and khmer[0] == ("ទៅ", False)
+    assert country_flags(featurizer, "in hongkong or HONG KONG") == [
+        ("in", False), ("hongkong", True), ("or", False), ("HONG", True), ("KONG", True)]
+    assert country_flags(featurizer, "summer mm") == [("summer", False), ("mm", True)]
+    spaced = dict(country_flags(featurizer, "မ လေး ရှား သွား ချင် တယ်"))  # one syllable a space
+    assert any(spaced.values()) and not spaced.get("သွား", False)
+
+
+def test_a_name_the_entity_extractor_split_in_two_is_joined(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    mapper = c.TypedSynonymMapper.create({}, storage, Resource("syn"), context)
+    mapper.train(TrainingData(entity_synonyms={"korea south": "KR", "korea": "KR",
+                                               "japan": "JP"}))
+
+    def country(text: str, start: int, end: int) -> dict:
+        return {"entity": "country", "start": start, "end": end, "value": text[start:end],
+                "role": "destination"}
+
+    text = "factory in korea south"
+    msg = message(text, [country(text, 11, 16), country(text, 17, 22)])
+    mapper.process([msg])
+    assert [(e["value"], e["start"], e["end"]) for e in msg.get("entities")] == [("KR", 11, 22)]
+    text = "korea japan which better"
+    msg = message(text, [country(text, 0, 5), country(text, 6, 11)])
+    mapper.process([msg])
+    assert [e["value"] for e in msg.get("entities")] == ["KR", "JP"]

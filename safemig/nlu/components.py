@@ -277,6 +277,36 @@ class TypedSynonymMapper(EntitySynonymMapper):
         self._persist()
         return self._resource
 
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            entities = self.join_fragments(message.get(TEXT) or "", message.get(ENTITIES, []))
+            self.replace_synonyms(entities)
+            message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+    def join_fragments(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Neighbouring entities of one type that together spell a known name become one.
+
+        The CRF sometimes tags each word of a name of several words on its own ("korea" and
+        "south" in "korea south", "tai" and "wan"): joined they are the name. Two names
+        side by side ("korea japan") stay two, because together they are no known name.
+        """
+        joined: list[dict[str, Any]] = []
+        for entity in sorted(entities, key=lambda e: e.get(ENTITY_ATTRIBUTE_START, 0)):
+            last = joined[-1] if joined else None
+            start = entity[ENTITY_ATTRIBUTE_START]
+            between = text[last[ENTITY_ATTRIBUTE_END]:start] if last else ""
+            if (last is not None and not between.strip()
+                    and last.get("entity") == entity.get("entity")
+                    and last.get("role") == entity.get("role")):
+                span = text[last[ENTITY_ATTRIBUTE_START]:entity[ENTITY_ATTRIBUTE_END]]
+                if self._typed_key(str(entity.get("entity")), span) in self.synonyms:
+                    joined[-1] = {**last, ENTITY_ATTRIBUTE_END: entity[ENTITY_ATTRIBUTE_END],
+                                  "value": span}
+                    continue
+            joined.append(dict(entity))
+        return joined
+
     def replace_synonyms(self, entities: list[dict[str, Any]]) -> None:
         for entity in entities:
             key = self._typed_key(str(entity.get("entity")), str(entity.get("value")))
