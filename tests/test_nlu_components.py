@@ -72,16 +72,29 @@ def test_language_tagger_adds_language_to_the_parse() -> None:
     assert "language" in msg.as_dict(only_output_properties=True)
 
 
-def test_no_letter_guard_sends_digits_and_emoji_to_the_fallback() -> None:
-    msg = message("12345")
-    msg.set("intent", {"name": "ask_hotline", "confidence": 1.0})
-    msg.set("intent_ranking", [{"name": "ask_hotline", "confidence": 1.0}])
-    make(c.NoLetterGuard).process([msg])
-    assert msg.get("intent")["confidence"] == 0.0
-    words = message("hotline 1288")
-    words.set("intent", {"name": "ask_hotline", "confidence": 0.9})
-    make(c.NoLetterGuard).process([words])
-    assert words.get("intent")["confidence"] == 0.9
+@pytest.mark.parametrize(("text", "known", "intent", "kept"), [
+    ("12345", True, "ask_hotline", False),  # digits are never an intent...
+    ("12345", True, "out_of_scope", True),  # ...but may be nonsense
+    ("???", True, "help", False),
+    ("👍", True, "affirm", True),  # emoji carry meaning
+    ("🐔", False, "affirm", False),  # nothing the model knows: intercepts alone
+    ("你好", False, "greet", False),  # a script it never saw
+    ("hotline 1288", True, "ask_hotline", True),
+])
+def test_nonsense_guard_leaves_no_confident_intent_on_meaningless_input(
+        text: str, known: bool, intent: str, kept: bool) -> None:
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+
+    msg = message(text)
+    counts = scipy.sparse.coo_matrix(([1.0], ([0], [3])), shape=(1, 8)) if known else \
+        scipy.sparse.coo_matrix((1, 8))
+    msg.features.append(Features(counts, "sentence", "text", "words"))
+    msg.set("intent", {"name": intent, "confidence": 0.9})
+    msg.set("intent_ranking", [{"name": intent, "confidence": 0.9}])
+    make(c.NonsenseGuard).process([msg])
+    assert msg.get("intent")["confidence"] == (0.9 if kept else 0.0)
+    assert msg.get("intent_ranking")[0]["confidence"] == (0.9 if kept else 0.0)
 
 
 def test_typed_synonyms_keep_country_and_language_apart(tmp_path: Path) -> None:

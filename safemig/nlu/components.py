@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import regex
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -220,29 +221,45 @@ class ScriptLanguageTagger(_TextNormalizer):
             message.set("language", lang, add_to_output=True)
 
 
+OUT_OF_SCOPE = "out_of_scope"
+_EMOJI = regex.compile(r"\p{Extended_Pictographic}")
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class NoLetterGuard(_TextNormalizer):
-    """Input without a single letter (digits, emoji, punctuation) gets no confident intent.
+class NonsenseGuard(_TextNormalizer):
+    """Input that cannot carry the intent the classifier gave it gets no confidence.
 
     Placed before FallbackClassifier, so such input ends in the fallback, never in a
-    confident wrong intent such as "12345" -> ask_hotline.
+    confident wrong intent such as "12345" -> ask_hotline:
+    - input the model has no feature for (an emoji or a script it never saw): a linear
+      classifier then answers from its intercepts alone (🐔 was `affirm` at 0.68);
+    - digits and punctuation, which can be nonsense (`out_of_scope`, as the training data
+      labels them) but nothing else.
+    Emoji do carry meaning (👍 yes, 🙏 thanks), so they are left to the classifier.
     """
 
     def _normalize(self, message: Message) -> None:
         text = message.get(TEXT) or ""
-        if any(ch.isalpha() for ch in text):
-            return
         intent = message.get(INTENT) or {}
+        meaningful = any(ch.isalpha() for ch in text) or _EMOJI.search(text)
+        if _has_known_features(message) and (meaningful or intent.get("name") == OUT_OF_SCOPE):
+            return
         if intent:
             intent[PREDICTED_CONFIDENCE_KEY] = 0.0
             message.set(INTENT, intent, add_to_output=True)
-        ranking = message.get(INTENT_RANKING_KEY) or []
-        for entry in ranking:
+        for entry in message.get(INTENT_RANKING_KEY) or []:
             entry[PREDICTED_CONFIDENCE_KEY] = 0.0
         message.set(ENTITIES, [], add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+def _has_known_features(message: Message) -> bool:
+    """Whether any sparse sentence feature of the text is set (a word, a character n-gram or
+    a lookup entry the model learnt)."""
+    return any(f.features.nnz for f in message.features
+               if f.attribute == TEXT and f.is_sparse() and f.type == "sentence")
 
 
 _ISO_COUNTRY = re.compile(r"^[A-Z]{2}$")
