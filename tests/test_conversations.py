@@ -76,6 +76,16 @@ def test_red_flag_check_end_to_end(stack: Stack, lang: str) -> None:
         assert script_language(final) == lang
 
 
+def test_red_flag_check_answered_with_thumbs(stack: Stack) -> None:
+    """People answer yes/no questions with 👍 and 👎; the check understands them as typed."""
+    sender = user()
+    stack.send(sender, "/start_red_flag_check")
+    for answer in ["👍", "👍🏽"] + ["👎"] * 6:  # fee + passport kept: high risk
+        replies = stack.send(sender, answer)
+    final = texts(replies)
+    assert expected("utter_red_flag_verdict_high", "en", flags="2").split("\n")[0] in final
+
+
 def test_red_flag_check_with_no_warning_signs_says_low_risk(stack: Stack) -> None:
     sender = user()
     stack.send(sender, "/start_red_flag_check")
