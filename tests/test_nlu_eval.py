@@ -113,7 +113,7 @@ def test_eval_says_when_there_is_no_model(tmp_path: Path) -> None:
 def test_no_evaluation_example_is_in_the_training_data() -> None:
     """Held-out and probe sets stay unseen: an editor copying one into nlu_data/ fails here.
 
-    Stock phrases ("hi", "yes") may be in both; a held-out or second-probe sentence (3+ words
+    Stock phrases ("hi", "yes") may be in both; a held-out or later-probe sentence (3+ words
     or 15+ characters) may not, and the first probe set shares nothing at all with the
     training data.
     """
@@ -124,8 +124,8 @@ def test_no_evaluation_example_is_in_the_training_data() -> None:
     trained = {m.get("text").strip().lower()
                for m in load_data(str(PROJECT_ROOT / "nlu_data")).intent_examples}
     probe = sorted((PROJECT_ROOT / "tests" / "nlu_probe").glob("*.yml"))
-    probe2 = sorted((PROJECT_ROOT / "tests" / "nlu_probe2").glob("*.yml"))
-    assert len(probe) == len(probe2) == 4
+    later = sorted((PROJECT_ROOT / "tests").glob("nlu_probe[23]/*.yml"))
+    assert len(probe) == 4 and len(later) == 8
 
     def seen(paths: list[Path], sentences_only: bool) -> list[tuple[str, str]]:
         return [(path.name, e.text) for path in paths for e in load_examples(path)
@@ -134,4 +134,4 @@ def test_no_evaluation_example_is_in_the_training_data() -> None:
 
     assert not seen(HELDOUT, sentences_only=True)
     assert not seen(probe, sentences_only=False)
-    assert not seen(probe2, sentences_only=True)
+    assert not seen(later, sentences_only=True)
