@@ -34,6 +34,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from safemig.language import script_language
 from safemig.languages import supported_languages
 from safemig.nlu import normalize as norm
+from safemig.nlu.lookup_featurizer import lookup_key
 from safemig.nlu.segment import (
     MIN_REST,
     NO_NAMES,
@@ -275,7 +276,7 @@ class TypedSynonymMapper(EntitySynonymMapper):
     """
 
     def _typed_key(self, entity: str, text: str) -> str:
-        return f"{entity}\x1f{''.join(text.lower().split())}"
+        return f"{entity}\x1f{lookup_key(text)}"
 
     def train(self, training_data: TrainingData) -> Resource:
         for example in training_data.entity_examples:
