@@ -50,6 +50,7 @@ nlu-eval: setup train
 	$(SAFEMIG) nlu-eval tests/nlu_probe/*.yml
 	$(SAFEMIG) nlu-eval tests/nlu_probe2/*.yml
 	$(SAFEMIG) nlu-eval tests/nlu_probe3/*.yml
+	$(SAFEMIG) nlu-eval tests/nlu_probe4/*.yml
 
 nlu-report: setup compile-catalogs
 	$(PY) -m bench.nlu_report

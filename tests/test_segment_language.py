@@ -30,10 +30,17 @@ def test_lao_country_names_come_apart_from_the_word_for_country() -> None:
     assert words("ປະເທດ") == ["ປະເທດ"]
 
 
+def test_thai_script_is_split_into_words() -> None:
+    """Many Lao users type Thai: a whole Thai sentence is words, and the country is one."""
+    assert words("เอกสารไปทำงานไทยมีอะไรบ้างครับ") == [
+        "เอกสาร", "ไป", "ทำงาน", "ไทย", "มี", "อะไร", "บ้าง", "ครับ"]
+    assert words("ໄປເຮັດວຽກประเทศไทย เกาหลี") == ["ໄປ", "ເຮັດວຽກ", "ประเทศ", "ไทย", "เกาหลี"]
+
+
 def test_other_scripts_keep_their_combining_marks() -> None:
-    """Thai vowel signs are combining marks: เกาหลี (Korea) stays one word, whole."""
-    assert words("ຢູ່ไทย เกาหลี") == ["ຢູ່", "ไทย", "เกาหลี"]
+    """Combining marks stay on their letters in scripts without a segmenter."""
     assert words("cafe\u0301 ok") == ["cafe\u0301", "ok"]
+    assert words("Việt Nam") == ["Việt", "Nam"]
     assert words("5000baht taiwan1ថ្ងៃ") == ["5000", "baht", "taiwan", "1", "ថ្ងៃ"]
 
 

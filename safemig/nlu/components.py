@@ -38,8 +38,8 @@ from safemig.nlu.lookup_featurizer import lookup_key
 from safemig.nlu.segment import (
     MIN_REST,
     NO_NAMES,
-    SEGMENTED_SCRIPTS,
     Names,
+    run_script,
     segment_words,
     whitespace_words,
 )
@@ -189,7 +189,7 @@ class MultiScriptTokenizer(Tokenizer):
             element for table in training_data.lookup_tables
             if table.get("name") == self.LOOKUP and isinstance(table.get("elements"), list)
             for element in table["elements"]
-            if script_language(element) in SEGMENTED_SCRIPTS and len(element) >= MIN_REST
+            if run_script(element) and len(element) >= MIN_REST
         ))
         with self._model_storage.write_to(self._resource) as directory:  # type: ignore[union-attr]
             (directory / self.NAMES_FILE).write_text(

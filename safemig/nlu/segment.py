@@ -1,9 +1,9 @@
 """Word segmentation per script: Khmer, Lao and Burmese are written without spaces.
 
 Chosen segmenters (see docs/nlu.md for the comparison): khmercut (CRF) for Khmer, laonlp for
-Lao, burmesenlp with one shared Lexicon for Burmese (ICU splits Burmese inside syllables).
-Everything else is split into runs of letters with their combining marks (Thai vowel signs are
-marks: without them เกาหลี would fall apart) and runs of digits.
+Lao, burmesenlp with one shared Lexicon for Burmese (ICU splits Burmese inside syllables), and
+pythainlp's dictionary segmenter (newmm) for Thai, which many Lao users type. Everything else
+is split into runs of letters with their combining marks and runs of digits.
 
 Many people put a space after every Burmese syllable (ထိုင်း သွား အ လုပ် လုပ် ချင် တယ်),
 which the model never saw as words: a Burmese run typed that way (most of its pieces one
@@ -28,8 +28,9 @@ _MY = r"[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]+"
 _RUNS = regex.compile(
     r"(?P<km>[\u1780-\u17ff\u19e0-\u19ff]+)"
     r"|(?P<lo>[\u0e80-\u0eff]+)"
+    r"|(?P<th>[\u0e00-\u0e7f]+)"
     rf"|(?P<my>{_MY}(?:[^\S\n]+{_MY})*)"  # spaced Burmese: one run, see _pieces
-    r"|(?P<other>[[\p{L}\p{M}]--[\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
+    r"|(?P<other>[[\p{L}\p{M}]--[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff"
     r"\uaa60-\uaa7f\ua9e0-\ua9ff]]+|\p{N}+)",  # letters apart from digits: 5000baht, malay2
     flags=regex.V1,
 )
@@ -39,7 +40,7 @@ SYLLABLE_START = re.compile(r"(?<!\u1039)([\u1000-\u1021])(?![\u103a\u1039])"
                             r"|([\u1023-\u102a\u103f\u1040-\u104f!-/:-@\[-`{-~])")
 # "Country" words a segmenter keeps glued to a name (laonlp: ປະເທດໄທ, country-Thailand): split
 # off, so the entity extractor sees the name alone, as it is annotated everywhere else.
-COUNTRY_WORDS = {"km": ("ប្រទេស", "ស្រុក"), "lo": ("ປະເທດ",), "my": ("နိုင်ငံ",)}
+COUNTRY_WORDS = {"km": ("ប្រទេស", "ស្រុក"), "lo": ("ປະເທດ",), "my": ("နိုင်ငံ",), "th": ("ประเทศ",)}
 
 
 @lru_cache(maxsize=1)
@@ -68,14 +69,32 @@ def _burmese() -> Callable[[str], list[str]]:
     return segment
 
 
+@lru_cache(maxsize=1)
+def _thai() -> Callable[[str], list[str]]:
+    from pythainlp.tokenize import word_tokenize
+
+    def segment(text: str) -> list[str]:
+        return word_tokenize(text, engine="newmm", keep_whitespace=False)
+
+    return segment
+
+
 _SEGMENTERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
     "km": _khmer,
     "lo": _lao,
     "my": _burmese,
+    "th": _thai,
 }
 
 
 SEGMENTED_SCRIPTS = frozenset(_SEGMENTERS)  # scripts whose segmenters can glue a name on
+
+
+def run_script(text: str) -> str | None:
+    """The segmenter script ("km", "lo", "my", "th") of the first run of letters in `text`."""
+    match = _RUNS.search(text)
+    kind = match.lastgroup if match else None
+    return kind if kind in SEGMENTED_SCRIPTS else None
 
 
 class Word(NamedTuple):
