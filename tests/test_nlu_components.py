@@ -38,6 +38,18 @@ def test_invisible_normalizer_moves_entity_offsets() -> None:
     assert "\u200b" not in new and new[entity["start"]:entity["end"]] == "ថៃ"
 
 
+def test_lao_tone_folder_makes_words_typed_with_and_without_tone_marks_one() -> None:
+    text = "ຂ້ອຍຢາກໄປຍີ່ປຸ່ນ"
+    start = text.index("ຍີ່ປຸ່ນ")
+    msg = message(text, [{"start": start, "end": len(text), "value": "JP", "entity": "country"}])
+    make(c.LaoToneFolder).process_training_data(TrainingData([msg]))
+    typed = message("ຂອຍຢາກໄປຍີປຸນ")
+    make(c.LaoToneFolder).process([typed])
+    entity = msg.get("entities")[0]
+    assert msg.get("text") == typed.get("text") == "ຂອຍຢາກໄປຍີປຸນ"
+    assert msg.get("text")[entity["start"]:entity["end"]] == "ຍີປຸນ"
+
+
 def test_khmer_order_normalizer_at_runtime() -> None:
     msg = message("ស្រ្តី")
     make(c.KhmerOrderNormalizer).process([msg])

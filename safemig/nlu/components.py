@@ -124,6 +124,14 @@ class InvisibleCharNormalizer(_TextNormalizer):
 
 
 @_register_normalizer
+class LaoToneFolder(_TextNormalizer):
+    """Lao tone marks out, so a word typed without them is the same word."""
+
+    def converter(self, text: str) -> Callable[[str], str]:
+        return norm.fold_lao_tones
+
+
+@_register_normalizer
 class KhmerOrderNormalizer(_TextNormalizer):
     """Khmer characters in canonical order, so typing order does not change the word."""
 
