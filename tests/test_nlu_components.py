@@ -318,6 +318,31 @@ def test_lookup_entries_count_on_whole_tokens_in_every_script(tmp_path: Path) ->
     assert any(spaced.values()) and not spaced.get("သွား", False)
 
 
+def test_a_latin_name_one_typo_away_counts_and_maps_to_its_country(tmp_path: Path) -> None:
+    """thialand, malasia, jappan: one letter swapped, dropped or doubled. Short words (laso,
+    chain: chaina is China) and runs of several words must match exactly."""
+    featurizer = lookup_featurizer(tmp_path, [
+        {"name": "country", "elements": ["thailand", "malaysia", "japan", "laos", "spain",
+                                         "israel", "dubai", "chaina"]}])
+    assert country_flags(featurizer, "go thialand or malasia") == [
+        ("go", False), ("thialand", True), ("or", False), ("malasia", True)]
+    assert country_flags(featurizer, "jappan laso chain") == [
+        ("jappan", True), ("laso", False), ("chain", False)]
+    assert country_flags(featurizer, "agency is real dubai i") == [  # not israel, not dubaii
+        ("agency", False), ("is", False), ("real", False), ("dubai", True), ("i", False)]
+
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    mapper = c.TypedSynonymMapper.create({}, storage, Resource("syn"), context)
+    mapper.train(TrainingData(entity_synonyms={"thailand": "TH", "malaysia": "MY", "lao": "lo"}))
+    text = "i work in thialand, brother in malasia, sister in maleysiaa"
+    found = [{"entity": "country", "start": text.index(w), "end": text.index(w) + len(w),
+              "value": w} for w in ("thialand", "malasia", "maleysiaa")]
+    msg = message(text, found)
+    mapper.process([msg])
+    assert [e["value"] for e in msg.get("entities")] == ["TH", "MY", "maleysiaa"]
+
+
 def test_a_name_the_entity_extractor_split_in_two_is_joined(tmp_path: Path) -> None:
     storage = LocalModelStorage(tmp_path)
     context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from safemig.language import script_language
 from safemig.languages import supported_languages
 from safemig.nlu import normalize as norm
-from safemig.nlu.lookup_featurizer import lookup_key
+from safemig.nlu.lookup_featurizer import NearNames, lookup_key
 from safemig.nlu.segment import (
     MIN_REST,
     NO_NAMES,
@@ -283,6 +283,11 @@ class TypedSynonymMapper(EntitySynonymMapper):
     a name typed syllable by syllable (မ လေး ရှား) is the same name.
     """
 
+    def __init__(self, config: dict[str, Any] | None, model_storage: ModelStorage,
+                 resource: Resource, synonyms: dict[str, Any] | None = None) -> None:
+        super().__init__(config, model_storage, resource, synonyms)
+        self._near_names: dict[str, NearNames] = {}
+
     def _typed_key(self, entity: str, text: str) -> str:
         return f"{entity}\x1f{lookup_key(text)}"
 
@@ -294,6 +299,7 @@ class TypedSynonymMapper(EntitySynonymMapper):
                 value = str(entity.get("value"))
                 if surface != value:
                     self.synonyms[self._typed_key(entity["entity"], surface)] = value
+        self._near_names = {}
         languages = set(supported_languages())
         for surface, value in training_data.entity_synonyms.items():
             kind = "country" if _ISO_COUNTRY.match(value) else (
@@ -334,8 +340,21 @@ class TypedSynonymMapper(EntitySynonymMapper):
         return joined
 
     def replace_synonyms(self, entities: list[dict[str, Any]]) -> None:
+        """Known names become their value; a Latin-script name one typo away from a known
+        one (thialand) becomes that one's value."""
         for entity in entities:
-            key = self._typed_key(str(entity.get("entity")), str(entity.get("value")))
+            kind = str(entity.get("entity"))
+            key = self._typed_key(kind, str(entity.get("value")))
+            if key not in self.synonyms:
+                near = self._near(kind).nearest(lookup_key(str(entity.get("value"))))
+                key = self._typed_key(kind, near) if near else key
             if key in self.synonyms:
                 entity["value"] = self.synonyms[key]
                 self.add_processor_name(entity)
+
+    def _near(self, kind: str) -> NearNames:
+        if kind not in self._near_names:
+            prefix = self._typed_key(kind, "")
+            self._near_names[kind] = NearNames(
+                key[len(prefix):] for key in self.synonyms if key.startswith(prefix))
+        return self._near_names[kind]
