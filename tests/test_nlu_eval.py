@@ -19,6 +19,17 @@ from safemig.config import PROJECT_ROOT
 HELDOUT = sorted((PROJECT_ROOT / "tests" / "nlu_heldout").glob("*.yml"))
 
 
+
+def parse_texts(model: Path, texts: list[str]) -> list:
+    """Each text parsed by the real model, one at a time, as the server parses them."""
+    from safemig.nlu.evaluate import Parser
+
+    async def parse_all() -> list:
+        parser = Parser(model)
+        return [await parser.parse(text) for text in texts]
+
+    return asyncio.run(parse_all())
+
 @pytest.fixture(scope="module")
 def figures(trained_model: Path) -> dict[str, dict]:
     result = subprocess.run(
@@ -89,17 +100,14 @@ def test_syllable_rule_spaces_burmese_as_people_type_it() -> None:
 def test_burmese_spaced_syllable_by_syllable_is_understood(trained_model: Path) -> None:
     """Many people put a space after every Burmese syllable: the intent and the country must
     come through as they do from the same message written together."""
-    from safemig.nlu.evaluate import Parser, load_examples, score
+    from safemig.nlu.evaluate import load_examples, score
 
     examples = load_examples(PROJECT_ROOT / "tests" / "nlu_heldout" / "my.yml")
     spaced = [replace(e, text=spaced_by_syllable(e.text)) for e in examples]
     assert sum(" " in e.text for e in spaced) >= 0.95 * len(spaced)
 
-    async def parse_all() -> list:
-        parser = Parser(trained_model)
-        return [await parser.parse(e.text) for e in spaced]
 
-    report = score("my", spaced, asyncio.run(parse_all()))
+    report = score("my", spaced, parse_texts(trained_model, [e.text for e in spaced]))
     assert report.accuracy >= 0.90
     assert report.country["support"] >= 40 and report.country["f1"] >= 0.85
 
@@ -108,34 +116,28 @@ def test_a_country_name_with_a_typo_is_still_that_country(trained_model: Path) -
     """One letter swapped, dropped, doubled or changed in a Latin-script name. Without near
     matches the extractor missed half of these, and the other half came out as the typed
     text (value "thialand") instead of a country code."""
-    from safemig.nlu.evaluate import Parser
 
     typed = {"i want work in thialand": "TH", "my sister go malasia now no contact": "MY",
              "how to go jappan legal way": "JP", "agency for singapure is real?": "SG",
              "cost to go koreaa": "KR", "ฉันอยากไปทำงานที่thailnd": "TH"}
 
-    async def parse_all() -> list:
-        parser = Parser(trained_model)
-        return [await parser.parse(text) for text in typed]
 
-    found = [[value for value, _ in p.countries] for p in asyncio.run(parse_all())]
+    found = [[value for value, _ in p.countries] for p in parse_texts(trained_model, list(typed))]
     assert found == [[code] for code in typed.values()]
 
 
 def test_lao_typed_without_tone_marks_is_understood(trained_model: Path) -> None:
     """Many people leave Lao tone marks out when typing fast: the held-out Lao set without
     them must do as well as with them (it fell to 0.85 before tone marks were folded)."""
-    from safemig.nlu.evaluate import Parser, load_examples, score
+    from safemig.nlu.evaluate import load_examples, score
+    from safemig.nlu.normalize import fold_lao_tones
 
     examples = load_examples(PROJECT_ROOT / "tests" / "nlu_heldout" / "lo.yml")
-    bare = [replace(e, text=re.sub("[\u0ec8-\u0ecb]", "", e.text)) for e in examples]
+    bare = [replace(e, text=fold_lao_tones(e.text)) for e in examples]
     assert sum(a.text != b.text for a, b in zip(examples, bare)) >= 0.6 * len(examples)
 
-    async def parse_all() -> list:
-        parser = Parser(trained_model)
-        return [await parser.parse(e.text) for e in bare]
 
-    report = score("lo", bare, asyncio.run(parse_all()))
+    report = score("lo", bare, parse_texts(trained_model, [e.text for e in bare]))
     assert report.accuracy >= 0.92
     assert report.country["f1"] >= 0.85
 
@@ -144,7 +146,7 @@ def test_lao_users_typing_thai_script_are_understood(trained_model: Path) -> Non
     """Many Lao users type Thai. The Thai-script messages of every Lao evaluation set (none
     trained on) must be understood nearly as well as Lao script; they all went to the fallback
     before Thai had a segmenter and training data (0.38)."""
-    from safemig.nlu.evaluate import Parser, load_examples, score
+    from safemig.nlu.evaluate import load_examples, score
 
     def mostly_thai(text: str) -> bool:
         return len(re.findall("[\u0e00-\u0e7f]", text)) > len(re.findall("[\u0e80-\u0eff]", text))
@@ -153,11 +155,8 @@ def test_lao_users_typing_thai_script_are_understood(trained_model: Path) -> Non
             for e in load_examples(path) if mostly_thai(e.text)]
     assert len(thai) >= 25
 
-    async def parse_all() -> list:
-        parser = Parser(trained_model)
-        return [await parser.parse(e.text) for e in thai]
 
-    assert score("lo", thai, asyncio.run(parse_all())).accuracy >= 0.85
+    assert score("lo", thai, parse_texts(trained_model, [e.text for e in thai])).accuracy >= 0.85
 
 
 def test_eval_says_when_there_is_no_model(tmp_path: Path) -> None:

@@ -299,13 +299,13 @@ class TypedSynonymMapper(EntitySynonymMapper):
                 value = str(entity.get("value"))
                 if surface != value:
                     self.synonyms[self._typed_key(entity["entity"], surface)] = value
-        self._near_names = {}
         languages = set(supported_languages())
         for surface, value in training_data.entity_synonyms.items():
             kind = "country" if _ISO_COUNTRY.match(value) else (
                 "language" if value in languages else None)
             if kind:
                 self.synonyms.setdefault(self._typed_key(kind, surface), value)
+        self._near_names = {}  # built again from the synonyms as they are now
         self._persist()
         return self._resource
 
