@@ -5,6 +5,12 @@ train) and scored no better in our comparison; a linear SVM on TF-IDF-weighted w
 character n-grams trains in seconds and was the most accurate on the held-out sets
 (docs/nlu.md). Confidences are a softmax over the SVM's margins, so FallbackClassifier's
 threshold works as usual.
+
+A second opinion (`second_opinion_below` > 0): when the sparse model's top confidence is under
+that threshold, the message is also embedded with e5 (safemig/nlu/encoder.py) and scored by a
+second SVM trained on the embeddings alone; its margins are added to the sparse SVM's. Only the
+uncertain messages (2-5% of chat messages) pay the embedding's few milliseconds;
+docs/nlu-decisions.md has the figures that chose the threshold, the blend and the encoder depth.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.svm import LinearSVC
+
+from safemig.nlu.encoder import SentenceEncoder, shared_encoder
 
 log = logging.getLogger(__name__)
 _FILE = "linear_intent.joblib"
@@ -64,7 +72,10 @@ class LinearIntentClassifier(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 0.5, "temperature": 4.0, "ranking_length": 10, "random_state": 42}
+        return {"C": 0.5, "temperature": 4.0, "ranking_length": 10, "random_state": 42,
+                # e5 second opinion: off at 0.0; `encoder_layers` of e5's 12 are run, and the
+                # e5 SVM's margins are added to the sparse ones times `dense_weight`.
+                "second_opinion_below": 0.0, "encoder_layers": 4, "dense_weight": 1.0}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
                  resource: Resource, model: dict[str, Any] | None = None) -> None:
@@ -80,12 +91,13 @@ class LinearIntentClassifier(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        rows, labels = [], []
+        rows, labels, texts = [], [], []
         for message in training_data.intent_examples:
             blocks = _blocks(message)
             if blocks and message.get(INTENT):
                 rows.append(blocks)
                 labels.append(message.get(INTENT))
+                texts.append(message.get(TEXT))
         if not rows:
             return self._resource
         # Each featurizer's block gets its own TF-IDF weighting and length normalization, so
@@ -101,6 +113,10 @@ class LinearIntentClassifier(GraphComponent):
         svm = LinearSVC(C=self.config["C"], random_state=self.config["random_state"])
         svm.fit(x, labels)
         self._model = {"tfidf": tfidf, "svm": svm}
+        if self.config["second_opinion_below"] > 0:
+            dense = LinearSVC(C=self.config["C"], random_state=self.config["random_state"])
+            dense.fit(self._encoder().encode(texts), labels)
+            self._model["dense"] = dense
         self._scorer = None
         with self._storage.write_to(self._resource) as directory:
             joblib.dump(self._model, directory / _FILE)
@@ -128,24 +144,50 @@ class LinearIntentClassifier(GraphComponent):
             parts.append(_tfidf(block, transformer.idf_))
         return scipy.sparse.hstack(parts).tocsr()
 
+    def _encoder(self) -> SentenceEncoder:
+        return shared_encoder(int(self.config["encoder_layers"]))
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        exp = np.exp((scores - scores.max()) * self.config["temperature"])
+        return exp / exp.sum()
+
     def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             return messages
         svm: LinearSVC = self._model["svm"]
+        dense: LinearSVC | None = self._model.get("dense")
         if self._scorer is None:
             self._scorer = _Scorer(self._model["tfidf"], svm)
+            if dense is not None:
+                self._encoder()  # load e5 now, not on the first uncertain message
         for message in messages:
             scores = self._scorer.scores(message)
             if scores is None:
                 continue
-            exp = np.exp((scores - scores.max()) * self.config["temperature"])
-            probs = exp / exp.sum()
+            probs = self._probabilities(scores)
+            if dense is not None and probs.max() < self.config["second_opinion_below"]:
+                probs = self._probabilities(scores + self._second_opinion(dense, message))
             order = np.argsort(-probs)[: self.config["ranking_length"]]
             ranking = [{"name": str(svm.classes_[i]), "confidence": float(probs[i])}
                        for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _second_opinion(self, dense: LinearSVC, message: Message) -> np.ndarray:
+        """The e5 SVM's margins for the message, weighted to be added to the sparse ones."""
+        embedding = self._encoder().encode([message.get(TEXT) or ""])[0]
+        coef, intercept = _weights(dense)
+        return (coef @ embedding + intercept) * self.config["dense_weight"]
+
+
+def _weights(svm: LinearSVC) -> tuple[np.ndarray, np.ndarray]:
+    """One row of weights and one intercept per class, as float64."""
+    coef = np.asarray(svm.coef_, dtype=np.float64)
+    intercept = np.asarray(svm.intercept_, dtype=np.float64)
+    if coef.shape[0] == 1:  # two classes: sklearn keeps one row of weights
+        return np.vstack([-coef, coef]), np.array([-intercept[0], intercept[0]])
+    return coef, intercept
 
 
 class _Scorer:
@@ -158,12 +200,7 @@ class _Scorer:
 
     def __init__(self, tfidf: dict[str, TfidfTransformer], svm: LinearSVC) -> None:
         self._blocks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        coef = np.asarray(svm.coef_, dtype=np.float64)
-        if coef.shape[0] == 1:  # two classes: sklearn keeps one row of weights
-            coef = np.vstack([-coef, coef])
-            self._intercept = np.array([-svm.intercept_[0], svm.intercept_[0]])
-        else:
-            self._intercept = np.asarray(svm.intercept_, dtype=np.float64)
+        coef, self._intercept = _weights(svm)
         offset = 0
         for origin, transformer in tfidf.items():
             idf = np.asarray(transformer.idf_, dtype=np.float64)
