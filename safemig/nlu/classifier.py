@@ -84,6 +84,7 @@ class LinearIntentClassifier(GraphComponent):
         self._resource = resource
         self._model = model
         self._scorer: _Scorer | None = None
+        self._dense: tuple[np.ndarray, np.ndarray] | None = None  # e5 SVM's weights, intercepts
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -155,18 +156,18 @@ class LinearIntentClassifier(GraphComponent):
         if self._model is None:
             return messages
         svm: LinearSVC = self._model["svm"]
-        dense: LinearSVC | None = self._model.get("dense")
         if self._scorer is None:
             self._scorer = _Scorer(self._model["tfidf"], svm)
-            if dense is not None:
+            self._dense = _weights(self._model["dense"]) if "dense" in self._model else None
+            if self._dense is not None:
                 self._encoder()  # load e5 now, not on the first uncertain message
         for message in messages:
             scores = self._scorer.scores(message)
             if scores is None:
                 continue
             probs = self._probabilities(scores)
-            if dense is not None and probs.max() < self.config["second_opinion_below"]:
-                probs = self._probabilities(scores + self._second_opinion(dense, message))
+            if self._dense is not None and probs.max() < self.config["second_opinion_below"]:
+                probs = self._probabilities(scores + self._second_opinion(message))
             order = np.argsort(-probs)[: self.config["ranking_length"]]
             ranking = [{"name": str(svm.classes_[i]), "confidence": float(probs[i])}
                        for i in order]
@@ -174,10 +175,11 @@ class LinearIntentClassifier(GraphComponent):
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
-    def _second_opinion(self, dense: LinearSVC, message: Message) -> np.ndarray:
+    def _second_opinion(self, message: Message) -> np.ndarray:
         """The e5 SVM's margins for the message, weighted to be added to the sparse ones."""
+        assert self._dense is not None
+        coef, intercept = self._dense
         embedding = self._encoder().encode([message.get(TEXT) or ""])[0]
-        coef, intercept = _weights(dense)
         return (coef @ embedding + intercept) * self.config["dense_weight"]
 
 
